@@ -1,0 +1,79 @@
+"""The real database servers the matrix runs on: found, provisioned, and cleaned up.
+
+A cell needing a server that is not reachable is skipped with the reason, except in CI
+(CI=true), where a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pymysql
+import pytest
+
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root"}
+_SAFE_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(database: str) -> None:
+    """Skip (or in CI, fail) unless the server for `database` answers."""
+    if database == "sqlite":
+        return
+    server = POSTGRES if database == "postgresql" else MARIADB
+    if _reachable(str(server["host"]), int(server["port"])):
+        return
+    reason = f"no {database} server on {server['host']}:{server['port']}"
+    if in_ci():
+        pytest.fail(f"{reason}, and CI=true requires every database server")
+    pytest.skip(reason)
+
+
+def _execute(database: str, statement: str) -> None:
+    if database == "postgresql":
+        with psycopg.connect(dbname="postgres", autocommit=True, **POSTGRES) as connection:  # type: ignore[arg-type]
+            connection.execute(statement)  # type: ignore[arg-type]
+    else:
+        connection = pymysql.connect(password="", autocommit=True, **MARIADB)  # type: ignore[arg-type]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            connection.close()
+
+
+@contextmanager
+def provisioned(database: str, name: str) -> Iterator[str | None]:
+    """A fresh, empty database for one use, dropped afterwards; its URL (None for SQLite)."""
+    if database == "sqlite":
+        yield None
+        return
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    require_server(database)
+    _execute(database, f"DROP DATABASE IF EXISTS {name}")
+    _execute(database, f"CREATE DATABASE {name}")
+    try:
+        if database == "postgresql":
+            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        else:
+            yield f"mysql://root@127.0.0.1:3306/{name}"
+    finally:
+        _execute(database, f"DROP DATABASE IF EXISTS {name}")
