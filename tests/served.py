@@ -1,0 +1,117 @@
+"""Install a rendered project into its own virtual environment and serve it for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.render import project_env
+
+
+def install(project: Path, venv: Path) -> Path:
+    """A fresh virtual environment holding the project, from its own pyproject.toml."""
+    uv = shutil.which("uv")
+    if uv:
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+        python = venv / "bin" / "python"
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--python", str(python), str(project)], check=True
+        )
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        python = venv / "bin" / "python"
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(project)], check=True)
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _lower(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Server:
+    """A running service and the way to talk to it."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+
+    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Reply:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return Reply(response.status, _lower(response.headers.items()), response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, _lower(error.headers.items()), error.read())
+
+
+def wait_until_ready(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{server.process.communicate()[1][-4000:]}")
+        try:
+            if server.request("GET", "/health/ready").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become ready in time")
+
+
+@contextmanager
+def serving(python: Path, project: Path, env: dict[str, str]) -> Iterator[Server]:
+    """Run `python -m <package>` (the production server) until the block ends, then SIGTERM."""
+    port = free_port()
+    package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
+    process = subprocess.Popen(
+        [str(python), "-m", package],
+        cwd=project,
+        env=project_env({**env, "HOST": "127.0.0.1", "PORT": str(port)}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = Server(process, f"http://127.0.0.1:{port}")
+    try:
+        wait_until_ready(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,49 @@
+"""Slow tier: the default project, installed from its own pyproject.toml, served for real."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.matrix import default_cell
+from tests.render import render, run_tool
+from tests.served import install, serving
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("served")]
+
+
+def test_default_project_serves_over_http(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", default_cell().data)
+    python = install(project, tmp_path / "venv")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}", "WEB_CONCURRENCY": "2"}
+    run_tool(project, "alembic", "upgrade", "head", env=env)
+
+    with serving(python, project, env) as server:
+        created = server.request("POST", "/tasks", {"command": "echo hi", "priority": "high"})
+        task = created.json()
+        fetched = server.request("GET", f"/tasks/{task['id']}")
+        listed = server.request("GET", "/tasks?priority=high")
+        invalid = server.request("POST", "/tasks", {"command": ""})
+        malformed = server.request("POST", "/tasks", raw=b'{"command":')
+        missing = server.request("GET", f"/tasks/{uuid.uuid4()}")
+        docs = server.request("GET", "/docs")
+        openapi = server.request("GET", "/openapi.json")
+        request_id = created.headers["x-request-id"]
+
+    assert created.status == 201
+    assert created.headers["location"] == f"/tasks/{task['id']}"
+    assert fetched.status == 200 and fetched.json() == task
+    assert listed.json()["total"] == 1
+    assert invalid.status == 422 and invalid.json()["detail"][0]["loc"] == ["body", "command"]
+    assert malformed.status == 422
+    assert missing.status == 404 and set(missing.json()) == {"detail"}
+    assert docs.status == 200 and b"swagger-ui" in docs.body
+    assert "/tasks" in openapi.json()["paths"]
+    # A clean, graceful exit on SIGTERM, and JSON access logs carrying the request id.
+    _, stderr = server.process.communicate()
+    assert server.process.returncode == 0, stderr[-4000:]
+    log = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(line.get("request_id") == request_id and line.get("status") == 201 for line in log)
