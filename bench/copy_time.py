@@ -33,7 +33,17 @@ def time_copy(runs: int) -> list[float]:
         with tempfile.TemporaryDirectory() as scratch:
             started = time.perf_counter()
             subprocess.run(
-                [*COPIER, "copy", "--quiet", "--trust", "--defaults", "-r", "HEAD", str(ROOT), scratch],
+                [
+                    *COPIER,
+                    "copy",
+                    "--quiet",
+                    "--trust",
+                    "--defaults",
+                    "-r",
+                    "HEAD",
+                    str(ROOT),
+                    scratch,
+                ],
                 check=True,
                 capture_output=True,
                 env=env,
@@ -46,7 +56,9 @@ def time_copy(runs: int) -> list[float]:
 def time_matrix() -> float:
     """Wall time of the whole generation matrix, as the test suite runs it."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_matrix.py"], cwd=ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_matrix.py"], cwd=ROOT, check=True
+    )
     return time.perf_counter() - started
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,8 +27,8 @@ class Renders:
 
 
 @pytest.fixture(scope="session")
-def renders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Renders]:
-    yield Renders(tmp_path_factory.mktemp("renders"))
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
+    return Renders(tmp_path_factory.mktemp("renders"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -16,8 +16,8 @@ import psycopg
 import pymysql
 import pytest
 
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root"}
+HOST = "127.0.0.1"
+PORTS = {"postgresql": 5432, "mysql": 3306}
 _SAFE_NAME = re.compile(r"^[a-z0-9_]{1,63}$")
 
 
@@ -37,26 +37,28 @@ def require_server(database: str) -> None:
     """Skip (or in CI, fail) unless the server for `database` answers."""
     if database == "sqlite":
         return
-    server = POSTGRES if database == "postgresql" else MARIADB
-    if _reachable(str(server["host"]), int(server["port"])):
+    if _reachable(HOST, PORTS[database]):
         return
-    reason = f"no {database} server on {server['host']}:{server['port']}"
+    reason = f"no {database} server on {HOST}:{PORTS[database]}"
     if in_ci():
         pytest.fail(f"{reason}, and CI=true requires every database server")
     pytest.skip(reason)
 
 
 def _execute(database: str, statement: str) -> None:
+    port = PORTS[database]
     if database == "postgresql":
-        with psycopg.connect(dbname="postgres", autocommit=True, **POSTGRES) as connection:  # type: ignore[arg-type]
-            connection.execute(statement)  # type: ignore[arg-type]
+        with psycopg.connect(
+            host=HOST, port=port, user="postgres", dbname="postgres", autocommit=True
+        ) as pg:
+            pg.execute(statement.encode())
     else:
-        connection = pymysql.connect(password="", autocommit=True, **MARIADB)  # type: ignore[arg-type]
+        maria = pymysql.connect(host=HOST, port=port, user="root", password="", autocommit=True)
         try:
-            with connection.cursor() as cursor:
+            with maria.cursor() as cursor:
                 cursor.execute(statement)
         finally:
-            connection.close()
+            maria.close()
 
 
 @contextmanager

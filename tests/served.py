@@ -66,11 +66,11 @@ class Server:
 
     def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Reply:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        request = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:
                 return Reply(response.status, _lower(response.headers.items()), response.read())
         except urllib.error.HTTPError as error:
             return Reply(error.code, _lower(error.headers.items()), error.read())

@@ -37,7 +37,9 @@ def test_no_twin_files_between_framework_folders() -> None:
         pytest.skip("only one framework folder so far")
     first, second = (regular_files(folder) for folder in FRAMEWORK_DIRS[:2])
 
-    twins = [name for name in first.keys() & second.keys() if digest(first[name]) == digest(second[name])]
+    twins = [
+        name for name in first.keys() & second.keys() if digest(first[name]) == digest(second[name])
+    ]
 
     assert twins == []
 

@@ -27,7 +27,9 @@ def db_name(cell: Cell, purpose: str) -> str:
 
 
 def project_files(project: Path) -> list[Path]:
-    return [p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts]
+    return [
+        p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts
+    ]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -43,7 +45,8 @@ def test_renders_clean(renders: Renders, cell: Cell) -> None:
         text = path.read_text()
         assert not JINJA_LEFTOVER.search(text), f"unrendered Jinja in {relative}"
         assert "\n\n\n\n" not in text, f"blank-line debris in {relative}"
-        assert text.endswith("\n") and not text.endswith("\n\n"), f"bad file ending in {relative}"
+        assert text.endswith("\n"), f"no final newline in {relative}"
+        assert not text.endswith("\n\n"), f"trailing blank lines in {relative}"
     for internal in TEMPLATE_INTERNALS:
         assert not (project / internal).exists(), internal
     assert not list(project.rglob("*.jinja"))
@@ -73,7 +76,8 @@ def test_only_the_chosen_ci_is_generated(renders: Renders, cell: Cell) -> None:
             document = yaml.safe_load(workflow.read_text())
             text = workflow.read_text()
             assert document, workflow
-            assert "make test" in text and "alembic check" in text
+            assert "make test" in text
+            assert "alembic check" in text
             if cell["database"] != "sqlite":
                 assert "TEST_DATABASE_URL" in text
 

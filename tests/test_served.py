@@ -35,12 +35,14 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
 
     assert created.status == 201
     assert created.headers["location"] == f"/tasks/{task['id']}"
-    assert fetched.status == 200 and fetched.json() == task
+    assert (fetched.status, fetched.json()) == (200, task)
     assert listed.json()["total"] == 1
-    assert invalid.status == 422 and invalid.json()["detail"][0]["loc"] == ["body", "command"]
+    assert invalid.status == 422
+    assert invalid.json()["detail"][0]["loc"] == ["body", "command"]
     assert malformed.status == 422
-    assert missing.status == 404 and set(missing.json()) == {"detail"}
-    assert docs.status == 200 and b"swagger-ui" in docs.body
+    assert (missing.status, set(missing.json())) == (404, {"detail"})
+    assert docs.status == 200
+    assert b"swagger-ui" in docs.body
     assert "/tasks" in openapi.json()["paths"]
     # A clean, graceful exit on SIGTERM, and JSON access logs carrying the request id.
     _, stderr = server.process.communicate()
