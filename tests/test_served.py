@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,13 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
         invalid = server.request("POST", "/tasks", {"command": ""})
         malformed = server.request("POST", "/tasks", raw=b'{"command":')
         missing = server.request("GET", f"/tasks/{uuid.uuid4()}")
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            burst = list(
+                pool.map(
+                    lambda n: server.request("POST", "/tasks", {"command": f"job {n}"}), range(200)
+                )
+            )
+        after_burst = server.request("GET", "/tasks?limit=1").json()["total"]
         docs = server.request("GET", "/docs")
         openapi = server.request("GET", "/openapi.json")
         request_id = created.headers["x-request-id"]
@@ -41,6 +49,11 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
     assert invalid.json()["detail"][0]["loc"] == ["body", "command"]
     assert malformed.status == 422
     assert (missing.status, set(missing.json())) == (404, {"detail"})
+    # Under concurrent load (2 workers, one SQLite file) every acknowledged write is stored.
+    acknowledged = [reply for reply in burst if reply.status == 201]
+    assert {reply.status for reply in burst} <= {201, 503}
+    assert after_burst == 1 + len(acknowledged)
+    assert len(acknowledged) == len(burst)
     assert docs.status == 200
     assert b"swagger-ui" in docs.body
     assert "/tasks" in openapi.json()["paths"]
