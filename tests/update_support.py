@@ -1,0 +1,99 @@
+"""Two tagged template versions and projects generated from them, for the update tests.
+
+EARLIER is a synthetic previous release made from the current tree: one test file has
+its old name (and the current version carries the migration that renames it), the
+README lacks a later change, a route docstring differs, and .pre-commit-config.yaml
+did not exist yet. CURRENT is the working tree as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+
+from tests.git_support import commit_all, template_repository
+
+EARLIER, CURRENT = "1.0.0", "1.1.0"
+OLD_NAME, NEW_NAME = "tests/test_healthchecks.py", "tests/test_health.py"
+ROUTES = "src/my_service/tasks/routes.py"
+README_RUN_NOW = "make run            # migrate the database, then serve on http://127.0.0.1:8000"
+README_RUN_BEFORE = "make run            # serve on http://127.0.0.1:8000 (migrates first)"
+GET_TASK_NOW = '"""Fetch one task."""'
+GET_TASK_BEFORE = '"""Fetch one task by its id."""'
+RENAME_MIGRATION = f"""\
+  - version: "{CURRENT}"
+    command:
+      - "{{{{ _copier_python }}}}"
+      - "{{{{ _copier_conf.src_path }}}}/hooks/rename_file.py"
+      - "{{{{ _copier_conf.answers_file }}}}"
+      - "{OLD_NAME}"
+      - "{NEW_NAME}"
+"""
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there exactly once (so a template change fails loudly)."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} not found once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def _frameworks(template: Path) -> list[Path]:
+    return sorted(template.glob("template-*"))
+
+
+def make_earlier(template: Path) -> None:
+    """Turn a copy of the current tree into the synthetic previous release."""
+    for stack in _frameworks(template):
+        old, new = stack / f"{OLD_NAME}.jinja", stack / f"{NEW_NAME}.jinja"
+        if new.is_symlink() or new.exists():
+            new.rename(old)
+        (stack / ".pre-commit-config.yaml.jinja").unlink(missing_ok=True)
+    replace_once(template / "includes" / "README.md.jinja", README_RUN_NOW, README_RUN_BEFORE)
+    routes = template / "template-fastapi" / "src" / "{{ package_name }}" / "tasks"
+    replace_once(routes / "routes.py.jinja", GET_TASK_NOW, GET_TASK_BEFORE)
+
+
+def add_rename_migration(template: Path) -> None:
+    """The current version declares the rename that make_earlier undid."""
+    replace_once(template / "copier.yml", "_migrations:\n", f"_migrations:\n{RENAME_MIGRATION}")
+
+
+def build_template(destination: Path) -> Path:
+    return template_repository(
+        destination, [(EARLIER, make_earlier), (CURRENT, add_rename_migration)]
+    )
+
+
+def generate(template: Path, project: Path, ref: str, data: Mapping[str, str] = {}) -> Path:
+    """`copier copy` of one template version, committed like a user would."""
+    copier.run_copy(
+        str(template),
+        str(project),
+        data=dict(data),
+        vcs_ref=ref,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    commit_all(project, f"Generated from template {ref}")
+    return project
+
+
+def update(project: Path, data: Mapping[str, Any] = {}, ref: str = CURRENT) -> float:
+    """`copier update --defaults --trust` to `ref`; the seconds it took."""
+    started = time.monotonic()
+    copier.run_update(
+        str(project),
+        data=dict(data),
+        vcs_ref=ref,
+        defaults=True,
+        overwrite=True,
+        unsafe=True,
+        quiet=True,
+    )
+    return time.monotonic() - started
