@@ -1,0 +1,1 @@
+../../includes/migrations/script.py.mako
