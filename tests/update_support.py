@@ -8,6 +8,8 @@ did not exist yet. CURRENT is the working tree as it is.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,3 +99,15 @@ def update(project: Path, data: Mapping[str, Any] = {}, ref: str = CURRENT) -> f
         quiet=True,
     )
     return time.monotonic() - started
+
+
+def copier_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`copier ARGS...` as a user types it, with its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
