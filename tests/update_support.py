@@ -8,6 +8,7 @@ did not exist yet. CURRENT is the working tree as it is.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -101,13 +102,27 @@ def update(project: Path, data: Mapping[str, Any] = {}, ref: str = CURRENT) -> f
     return time.monotonic() - started
 
 
-def copier_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`copier ARGS...` as a user types it, with its output captured."""
+def run_module(
+    cwd: Path, *args: str, env: Mapping[str, str] = {}
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ARGS...` (copier, cookiecutter) as a user types it, output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "copier", *args],
+        [sys.executable, "-m", *args],
         cwd=cwd,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
+
+
+def copier_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_module(cwd, "copier", *args)
+
+
+def cookiecutter_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`cookiecutter ARGS...` with its caches and replays kept inside `cwd`."""
+    config = cwd / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: {cwd / 'cache'}\nreplay_dir: {cwd / 'replay'}\n")
+    return run_module(cwd, "cookiecutter", *args, env={"COOKIECUTTER_CONFIG": str(config)})
