@@ -110,13 +110,13 @@ def browser_dom(url: str, scratch: Path) -> str | None:
     return result.stdout
 
 
-def wait_until_ready(server: Server, timeout: float = 60) -> None:
+def wait_until_ready(server: Server, timeout: float = 60, path: str = "/health/ready") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise AssertionError(f"server exited early:\n{server.process.communicate()[1][-4000:]}")
         try:
-            if server.request("GET", "/health/ready").status == 200:
+            if server.request("GET", path).status == 200:
                 return
         except OSError:
             pass
@@ -125,27 +125,36 @@ def wait_until_ready(server: Server, timeout: float = 60) -> None:
 
 
 @contextmanager
-def serving(python: Path, project: Path, env: dict[str, str]) -> Iterator[Server]:
-    """Run `python -m <package>` (the production server) until the block ends, then SIGTERM."""
+def serving(python: Path, project: Path, env: dict[str, str], log: Path) -> Iterator[Server]:
+    """Run `python -m <package>` (the production server) until the block ends, then SIGTERM.
+
+    The server's output goes to `log`, a file: a pipe nobody reads would fill up and stall it.
+    """
     port = free_port()
     package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
-    process = subprocess.Popen(
-        [str(python), "-m", package],
-        cwd=project,
-        env=project_env({**env, "HOST": "127.0.0.1", "PORT": str(port)}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(python), "-m", package],
+            cwd=project,
+            env=project_env({**env, "HOST": "127.0.0.1", "PORT": str(port)}),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
         wait_until_ready(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then up to 40 s for a graceful exit before SIGKILL."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -23,7 +23,8 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}", "WEB_CONCURRENCY": "2"}
     run_tool(project, "alembic", "upgrade", "head", env=env)
 
-    with serving(python, project, env) as server:
+    log = tmp_path / "server.log"
+    with serving(python, project, env, log) as server:
         created = server.request("POST", "/tasks", {"command": "echo hi", "priority": "high"})
         task = created.json()
         fetched = server.request("GET", f"/tasks/{task['id']}")
@@ -62,10 +63,10 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
     assert b"swagger-ui" in docs.body
     assert "/tasks" in openapi.json()["paths"]
     # A clean, graceful exit on SIGTERM, and JSON access logs carrying the request id.
-    _, stderr = server.process.communicate()
-    assert server.process.returncode == 0, stderr[-4000:]
-    log = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    assert any(line.get("request_id") == request_id and line.get("status") == 201 for line in log)
+    output = log.read_text()
+    assert server.process.returncode == 0, output[-4000:]
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(line.get("request_id") == request_id and line.get("status") == 201 for line in lines)
     if swagger_dom is None or redoc_dom is None:
         if in_ci():
             pytest.fail("chromium is not installed; CI=true requires the browser check")
