@@ -1,0 +1,207 @@
+"""Parity: with the same answers, the FastAPI and Flask projects serve one contract.
+
+For each database, both stacks are rendered and play the same requests
+(tests/parity_contract.py); their answers, their OpenAPI documents and the files of
+their trees are compared. All tests of one database run on one xdist worker, which
+renders and plays each stack once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Renders
+from tests.databases import provisioned, require_server
+from tests.matrix import Cell
+from tests.render import project_env
+
+FRAMEWORKS = ("fastapi", "flask")
+DATABASES = ("sqlite", "postgresql", "mysql")
+CONTRACT = Path(__file__).with_name("parity_contract.py")
+PACKAGE = "my_service"  # the default answers' package name
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+# Words and names a generator chooses, which say nothing of what the API does.
+COSMETIC_KEYS = {"title", "description", "summary", "operationId"}
+EXAMPLE_KEYS = {"example", "examples"}  # documentation only; flask-openapi3 drops `examples`
+
+# Files outside the web layer are the same in both trees. The web layer is the only
+# place where a file may exist in one stack and not the other ...
+ONLY_IN = {
+    "fastapi": set[str](),
+    "flask": {
+        "gunicorn.conf.py",  # Gunicorn's config file (Uvicorn's lives in server.py)
+        f"src/{PACKAGE}/responses.py",  # routes return pydantic models, as in FastAPI
+        f"src/{PACKAGE}/validation.py",  # request parsing with FastAPI's 422 model
+    },
+}
+# ... or differ in content: request and session glue, server, test client, sync/async data
+# layer, and the files that name the stack (dependencies, docs, the answers).
+DIFFERENT_CONTENT = {
+    ".copier-answers.yml",
+    "Dockerfile",  # Flask copies gunicorn.conf.py into the image
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "migrations/env.py",
+    f"src/{PACKAGE}/app.py",
+    f"src/{PACKAGE}/database.py",
+    f"src/{PACKAGE}/dependencies.py",
+    f"src/{PACKAGE}/docs.py",
+    f"src/{PACKAGE}/errors.py",
+    f"src/{PACKAGE}/health.py",
+    f"src/{PACKAGE}/middleware.py",
+    f"src/{PACKAGE}/server.py",
+    f"src/{PACKAGE}/tasks/routes.py",
+    f"src/{PACKAGE}/tasks/service.py",
+    "tests/support.py",
+    "tests/test_app.py",
+}
+
+
+def cell(framework: str, database: str) -> Cell:
+    return Cell((("framework", framework), ("database", database), ("ci", "github")))
+
+
+def group(database: str) -> pytest.MarkDecorator:
+    return pytest.mark.xdist_group(f"parity-{database}")
+
+
+class Played:
+    """What each stack answered, per database: each stack renders and plays once a run."""
+
+    def __init__(self, renders: Renders) -> None:
+        self.renders = renders
+        self._done: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def get(self, framework: str, database: str) -> dict[str, Any]:
+        key = (framework, database)
+        if key not in self._done:
+            self._done[key] = self._play(framework, database)
+        return self._done[key]
+
+    def _play(self, framework: str, database: str) -> dict[str, Any]:
+        project = self.renders.get(cell(framework, database))
+        output = project.parent / "parity.json"
+        with provisioned(database, f"ts_parity_{framework}") as url:
+            database_url = url or f"sqlite:///{project.parent / 'parity.db'}"
+            command = [sys.executable, str(CONTRACT), PACKAGE, database_url, str(output)]
+            env = project_env({"PYTHONPATH": f"src{os.pathsep}{project}"})
+            played = subprocess.run(
+                command, cwd=project, env=env, capture_output=True, text=True, check=False
+            )
+        assert played.returncode == 0, f"{framework}: {played.stdout}\n{played.stderr[-6000:]}"
+        result: dict[str, Any] = json.loads(output.read_text())
+        return result
+
+
+@pytest.fixture(scope="session")
+def played(renders: Renders) -> Played:
+    return Played(renders)
+
+
+def normalize(value: Any, ids: dict[str, str]) -> Any:
+    """Ids become <id-N> in order of appearance, well-formed timestamps become <time>."""
+    if isinstance(value, dict):
+        return {key: normalize(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalize(item, ids) for item in value]
+    if isinstance(value, str):
+        if TIMESTAMP.match(value):
+            return "<time>"
+        return UUID.sub(lambda match: ids.setdefault(match[0], f"<id-{len(ids)}>"), value)
+    return value
+
+
+def strip_cosmetics(value: Any) -> Any:
+    """A part of an OpenAPI document without its titles, descriptions and operation names."""
+    if isinstance(value, dict):
+        return {
+            key: strip_cosmetics(item)
+            for key, item in value.items()
+            if not (key in COSMETIC_KEYS and isinstance(item, str)) and key not in EXAMPLE_KEYS
+        }
+    if isinstance(value, list):
+        return [strip_cosmetics(item) for item in value]
+    return value
+
+
+def api_of(document: dict[str, Any]) -> dict[str, Any]:
+    """What an OpenAPI document says about the API: its paths and its schemas."""
+    api: dict[str, Any] = strip_cosmetics(
+        {"paths": document["paths"], "components": document["components"]}
+    )
+    return api
+
+
+def readable_diff(fastapi: Any, flask: Any) -> str:
+    left = json.dumps(fastapi, indent=1, sort_keys=True).splitlines()
+    right = json.dumps(flask, indent=1, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(left, right, "fastapi", "flask", lineterm="", n=4))
+
+
+@pytest.mark.parametrize("database", [pytest.param(db, marks=group(db)) for db in DATABASES])
+def test_both_stacks_answer_the_contract_identically(played: Played, database: str) -> None:
+    require_server(database)
+    answers = {
+        framework: normalize(played.get(framework, database)["results"], {})
+        for framework in FRAMEWORKS
+    }
+
+    mismatches = [
+        f"{fastapi['step']}:\n{readable_diff(fastapi, flask)}"
+        for fastapi, flask in zip(answers["fastapi"], answers["flask"], strict=True)
+        if fastapi != flask
+    ]
+    assert not mismatches, "\n\n".join(mismatches)
+    statuses = {answer["status"] for answer in answers["fastapi"]}
+    assert statuses >= {200, 201, 204, 404, 405, 409, 413, 422, 503}, statuses
+
+
+@pytest.mark.parametrize("database", [pytest.param(db, marks=group(db)) for db in DATABASES])
+def test_openapi_documents_match(played: Played, database: str) -> None:
+    require_server(database)
+    documents = {
+        framework: api_of(played.get(framework, database)["openapi"]) for framework in FRAMEWORKS
+    }
+
+    assert documents["fastapi"] == documents["flask"], readable_diff(
+        documents["fastapi"], documents["flask"]
+    )
+    assert len(documents["fastapi"]["paths"]) == 4
+
+
+@group("sqlite")
+def test_trees_differ_only_in_the_web_layer(renders: Renders) -> None:
+    trees = {framework: renders.get(cell(framework, "sqlite")) for framework in FRAMEWORKS}
+    files = {framework: project_files(project) for framework, project in trees.items()}
+
+    for framework, other in (("fastapi", "flask"), ("flask", "fastapi")):
+        assert files[framework] - files[other] == ONLY_IN[framework], framework
+    changed = {
+        name
+        for name in files["fastapi"] & files["flask"]
+        if (trees["fastapi"] / name).read_bytes() != (trees["flask"] / name).read_bytes()
+    }
+    assert changed <= DIFFERENT_CONTENT, sorted(changed - DIFFERENT_CONTENT)
+    # Shared code stays shared: the data layer beyond the session type is the same.
+    assert (trees["flask"] / f"src/{PACKAGE}/tasks/models.py").exists()
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file()
+        and not {".git", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(path.parts)
+    }
