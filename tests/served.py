@@ -110,6 +110,27 @@ def browser_dom(url: str, scratch: Path) -> str | None:
     return result.stdout
 
 
+def post_across_sigterm(server: Server, body: bytes) -> int:
+    """Start a POST, SIGTERM the server half-way through its body, finish it; its status.
+
+    A graceful shutdown lets a request already in flight complete: 201, not a reset.
+    """
+    half = len(body) // 2
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        head = (
+            f"POST /tasks HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body[:half])
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        sock.sendall(body[half:])
+        status_line = sock.makefile("rb").readline().decode()
+    return int(status_line.split()[1])
+
+
 def wait_until_ready(server: Server, timeout: float = 60, path: str = "/health/ready") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import pytest
 from tests.databases import in_ci
 from tests.matrix import default_cell
 from tests.render import render, run_tool
-from tests.served import browser_dom, install, serving
+from tests.served import browser_dom, install, post_across_sigterm, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("served")]
 
@@ -44,6 +44,8 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
         # The docs pages render in a real browser, on a machine with no internet access.
         swagger_dom = browser_dom(server.base_url + "/docs", tmp_path / "chromium-docs")
         redoc_dom = browser_dom(server.base_url + "/redoc", tmp_path / "chromium-redoc")
+        drained = post_across_sigterm(server, json.dumps({"command": "x" * 300}).encode())
+        server.process.wait(timeout=40)
         request_id = created.headers["x-request-id"]
 
     assert created.status == 201
@@ -63,6 +65,7 @@ def test_default_project_serves_over_http(tmp_path: Path) -> None:
     assert b"swagger-ui" in docs.body
     assert "/tasks" in openapi.json()["paths"]
     # A clean, graceful exit on SIGTERM, and JSON access logs carrying the request id.
+    assert drained == 201, "SIGTERM must let the in-flight request finish"
     output = log.read_text()
     assert server.process.returncode == 0, output[-4000:]
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
