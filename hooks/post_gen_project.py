@@ -45,6 +45,14 @@ def copier_command() -> list[str]:
     sys.exit("this template runs Copier: install it (pip install copier, or install uv)")
 
 
+def copier_message(stderr: str) -> str:
+    """Copier's error without the traceback Copier prints for a refused answer."""
+    if "Traceback (most recent call last)" not in stderr:
+        return stderr.rstrip()
+    last = stderr.strip().splitlines()[-1]
+    return last.split(": ", 1)[1] if last.startswith("ValueError: ") else last
+
+
 def main() -> int:
     project = Path.cwd()
     for child in project.iterdir():
@@ -56,7 +64,12 @@ def main() -> int:
         data_file.write_text(json.dumps(answers))
         command = [*copier_command(), "copy", "--quiet", "--defaults", "--trust"]
         command += ["--data-file", str(data_file), *(["--vcs-ref", checkout] if checkout else [])]
-        result = subprocess.run([*command, template_source(), str(project)], check=False)
+        result = subprocess.run(
+            [*command, template_source(), str(project)], capture_output=True, text=True
+        )
+    print(result.stdout, end="")
+    if result.returncode != 0:
+        print(copier_message(result.stderr), file=sys.stderr)
     return result.returncode
 
 

@@ -1,0 +1,114 @@
+"""Bad answers and misuse end in a clear message and leave nothing half done."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.git_support import commit_all, is_clean, tree_files
+from tests.matrix import ROOT
+from tests.update_support import (
+    CURRENT,
+    build_template,
+    cookiecutter_cli,
+    copier_cli,
+    generate,
+)
+
+pytestmark = pytest.mark.xdist_group("misuse")
+BAD_ANSWERS = [
+    pytest.param("project_name", "9 lives", "project_name must start with a letter", id="name"),
+    pytest.param("project_slug", "Bad Slug", "project_slug must be lowercase", id="slug"),
+    pytest.param("package_name", "fastapi", 'package_name "fastapi" would shadow', id="package"),
+    pytest.param("author_email", "jane", "author_email must be an email address", id="email"),
+    pytest.param("database", "oracle", "Invalid choice for 'database'", id="database"),
+    pytest.param("framework", "django", "Invalid choice for 'framework'", id="framework"),
+]
+
+
+@pytest.fixture(scope="session")
+def misuse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
+def test_copier_refuses_a_bad_answer_by_name(
+    misuse_template: Path, tmp_path: Path, question: str, answer: str, message: str
+) -> None:
+    result = copier_cli(
+        tmp_path, "copy", "--defaults", "--trust", "--data", f"{question}={answer}",
+        str(misuse_template), "project",
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "project").exists()
+
+
+@pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
+def test_cookiecutter_shows_copiers_refusal(
+    misuse_template: Path, tmp_path: Path, question: str, answer: str, message: str
+) -> None:
+    result = cookiecutter_cli(tmp_path, "--no-input", str(misuse_template), f"{question}={answer}")
+
+    assert result.returncode != 0
+    assert message in result.stderr.splitlines()[0]
+    assert {path.name for path in tmp_path.iterdir() if path.is_dir()} <= {"replay", "cache"}
+
+
+def test_update_refuses_a_dirty_tree(misuse_template: Path, tmp_path: Path) -> None:
+    project = generate(misuse_template, tmp_path / "project", CURRENT)
+    with (project / "README.md").open("a") as readme:
+        readme.write("\nUncommitted note.\n")
+    before = tree_files(project)
+
+    result = copier_cli(project, "update", "--defaults", "--trust")
+
+    assert result.returncode != 0
+    assert "Destination repository is dirty" in result.stderr
+    assert tree_files(project) == before
+
+
+def test_update_from_a_template_that_moved_fails_and_changes_nothing(tmp_path: Path) -> None:
+    template = build_template(tmp_path / "template")
+    project = generate(template, tmp_path / "project", CURRENT)
+    shutil.move(template, tmp_path / "moved")
+    before = tree_files(project)
+
+    result = copier_cli(project, "update", "--defaults", "--trust")
+
+    assert result.returncode != 0
+    # Copier's own words; the README says to fix `_src_path` when the template moved.
+    assert "only supported in git-tracked templates" in result.stderr
+    assert tree_files(project) == before
+    assert is_clean(project)
+
+
+def test_framework_answered_anew_at_the_prompt_is_undone(tmp_path: Path) -> None:
+    """The after-update guard: a framework change that slipped past `--data` is rolled back."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".copier-answers.yml").write_text("_commit: 1.0.0\nframework: fastapi\n")
+    (project / "app.py").write_text("user code\n")
+    commit_all(project, "A FastAPI project")
+    before = tree_files(project)
+    (project / ".copier-answers.yml").write_text("_commit: 1.1.0\nframework: flask\n")
+    (project / "app.py").unlink()
+    (project / "gunicorn.conf.py").write_text("new stack\n")
+
+    result = subprocess.run(
+        [sys.executable, ROOT / "hooks" / "check_update.py", ".copier-answers.yml", "after"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "cannot change framework from 'fastapi' to 'flask'" in result.stderr
+    assert tree_files(project) == before
+    assert is_clean(project)
