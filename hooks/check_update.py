@@ -26,7 +26,7 @@ def refusal(name: str, old: str, new: str) -> str:
         f"copier update cannot change {name} from {old!r} to {new!r}: it would replace the"
         f" web layer and drop your edits to it. Your project is unchanged.\n"
         f"To switch, generate a new project (copier copy --data {name}={new} TEMPLATE DIR)"
-        f" and move your code across; see 'Update from the template' in README.md."
+        f" and move your code across."
     )
 
 
