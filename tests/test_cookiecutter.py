@@ -12,19 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.git_support import commit_all, is_clean, tree_files
+from tests.git_support import commit_all, tree_files
 from tests.matrix import ROOT, questions
 from tests.update_support import (
+    ANSWERS,
     CURRENT,
     EARLIER,
+    assert_same_project,
     build_template,
     cookiecutter_cli,
     generate,
     update,
 )
-
-pytestmark = pytest.mark.xdist_group("cookiecutter")
-ANSWERS = ".copier-answers.yml"
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +95,4 @@ def test_cookiecutter_project_updates_with_copier(
 
     update(project)
 
-    commit_all(project, "Updated")
-    assert is_clean(project)
-    updated, expected = tree_files(project), tree_files(fresh)
-    assert {name for name in updated if name != ANSWERS} == {n for n in expected if n != ANSWERS}
-    assert all(updated[name] == expected[name] for name in expected if name != ANSWERS)
+    assert_same_project(project, fresh)

@@ -19,7 +19,6 @@ from tests.update_support import (
     generate,
 )
 
-pytestmark = pytest.mark.xdist_group("misuse")
 BAD_ANSWERS = [
     pytest.param("project_name", "9 lives", "project_name must start with a letter", id="name"),
     pytest.param("project_slug", "Bad Slug", "project_slug must be lowercase", id="slug"),

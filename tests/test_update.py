@@ -1,8 +1,8 @@
 """`copier update` from a previous template version: clean, with user edits, with a
 migration, with changed answers, and twice in a row.
 
-All tests share one throwaway template repository (tags EARLIER and CURRENT, see
-tests/update_support.py), so they run on one xdist worker.
+The tests share a throwaway template repository (tags EARLIER and CURRENT, see
+tests/update_support.py), built once per xdist worker: cheaper than serializing them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.update_support import (
     README_RUN_BEFORE,
     README_RUN_NOW,
     ROUTES,
+    assert_same_project,
     build_template,
     copier_cli,
     generate,
@@ -31,27 +32,12 @@ from tests.update_support import (
     update,
 )
 
-pytestmark = pytest.mark.xdist_group("update")
 CONFLICT_MARKERS = ("<<<<<<< before updating", "=======", ">>>>>>> after updating")
-ANSWERS = ".copier-answers.yml"
 
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_template(tmp_path_factory.mktemp("template"))
-
-
-def without_commit(files: dict[str, bytes]) -> dict[str, bytes]:
-    """The files, with the `_commit` line of the answers file dropped."""
-    answers = files[ANSWERS].decode()
-    return {**files, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
-
-
-def assert_same_project(updated: Path, fresh: Path) -> None:
-    got, expected = without_commit(tree_files(updated)), without_commit(tree_files(fresh))
-
-    assert sorted(got) == sorted(expected)
-    assert [name for name in expected if got[name] != expected[name]] == []
 
 
 def assert_project_tests_pass(project: Path, database_url: str | None = None) -> str:

@@ -9,18 +9,20 @@ did not exist yet. CURRENT is the working tree as it is.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import copier
 
-from tests.git_support import commit_all, template_repository
+from tests.git_support import commit_all, template_repository, tree_files
 
 EARLIER, CURRENT = "1.0.0", "1.1.0"
+ANSWERS = ".copier-answers.yml"
 OLD_NAME, NEW_NAME = "tests/test_healthchecks.py", "tests/test_health.py"
 ROUTES = "src/my_service/tasks/routes.py"
 README_RUN_NOW = "make run            # migrate the database, then serve on http://127.0.0.1:8000"
@@ -72,17 +74,19 @@ def build_template(destination: Path) -> Path:
     )
 
 
+class _Quiet(TypedDict):
+    defaults: bool
+    unsafe: bool
+    quiet: bool
+
+
+# As a user runs them: every answer given or defaulted, tasks and migrations trusted.
+NON_INTERACTIVE = _Quiet(defaults=True, unsafe=True, quiet=True)
+
+
 def generate(template: Path, project: Path, ref: str, data: Mapping[str, str] = {}) -> Path:
     """`copier copy` of one template version, committed like a user would."""
-    copier.run_copy(
-        str(template),
-        str(project),
-        data=dict(data),
-        vcs_ref=ref,
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-    )
+    copier.run_copy(str(template), str(project), data=dict(data), vcs_ref=ref, **NON_INTERACTIVE)
     commit_all(project, f"Generated from template {ref}")
     return project
 
@@ -90,15 +94,7 @@ def generate(template: Path, project: Path, ref: str, data: Mapping[str, str] = 
 def update(project: Path, data: Mapping[str, Any] = {}, ref: str = CURRENT) -> float:
     """`copier update --defaults --trust` to `ref`; the seconds it took."""
     started = time.monotonic()
-    copier.run_update(
-        str(project),
-        data=dict(data),
-        vcs_ref=ref,
-        defaults=True,
-        overwrite=True,
-        unsafe=True,
-        quiet=True,
-    )
+    copier.run_update(str(project), data=dict(data), vcs_ref=ref, overwrite=True, **NON_INTERACTIVE)
     return time.monotonic() - started
 
 
@@ -126,3 +122,16 @@ def cookiecutter_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = cwd / "cookiecutter-config.yaml"
     config.write_text(f"cookiecutters_dir: {cwd / 'cache'}\nreplay_dir: {cwd / 'replay'}\n")
     return run_module(cwd, "cookiecutter", *args, env={"COOKIECUTTER_CONFIG": str(config)})
+
+
+def without_commit(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The files, with the `_commit` line of the answers file dropped."""
+    answers = files[ANSWERS].decode()
+    return {**files, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
+
+
+def assert_same_project(updated: Path, fresh: Path) -> None:
+    got, expected = without_commit(tree_files(updated)), without_commit(tree_files(fresh))
+
+    assert sorted(got) == sorted(expected)
+    assert [name for name in expected if got[name] != expected[name]] == []
