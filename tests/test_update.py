@@ -7,6 +7,7 @@ tests/update_support.py), built once per xdist worker: cheaper than serializing 
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import pytest
 
 from tests.databases import provisioned
 from tests.git_support import commit_all, git, is_clean, tree_files
+from tests.matrix import ROOT
 from tests.render import run_tool
 from tests.update_support import (
+    ANSWERS,
     CURRENT,
     EARLIER,
     GET_TASK_NOW,
@@ -23,6 +26,7 @@ from tests.update_support import (
     OLD_NAME,
     README_RUN_BEFORE,
     README_RUN_NOW,
+    RENAMED_FILE_OLD_LINE,
     ROUTES,
     assert_same_project,
     build_template,
@@ -32,6 +36,7 @@ from tests.update_support import (
     update,
 )
 
+HOOKS_ON_PATH = {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'hooks'}"}
 CONFLICT_MARKERS = ("<<<<<<< before updating", "=======", ">>>>>>> after updating")
 
 
@@ -129,6 +134,7 @@ def test_migration_follows_a_renamed_file_with_the_user_edits(
     template: Path, tmp_path: Path
 ) -> None:
     project = generate(template, tmp_path / "project", EARLIER)
+    assert (project / OLD_NAME).read_text().startswith(RENAMED_FILE_OLD_LINE)
     user_test = "\n\ndef test_user_added_check() -> None:\n    assert 1 + 1 == 2\n"
     with (project / OLD_NAME).open("a") as old_file:
         old_file.write(user_test)
@@ -138,8 +144,12 @@ def test_migration_follows_a_renamed_file_with_the_user_edits(
     update(project)
 
     assert not (project / OLD_NAME).exists()
+    # The template's change (a dropped first line) and the user's addition, both merged.
     assert (project / NEW_NAME).read_text() == (fresh / NEW_NAME).read_text() + user_test
     assert files_with_markers(project) == []
+    merged = (project / NEW_NAME).read_text()
+    run_tool(project, "hooks.rename_file", ANSWERS, OLD_NAME, NEW_NAME, env=HOOKS_ON_PATH)
+    assert (project / NEW_NAME).read_text() == merged  # the migration is idempotent
     selected = run_tool(
         project, "pytest", "-q", "-p", "no:cacheprovider", f"{NEW_NAME}::test_user_added_check"
     )

@@ -1,7 +1,8 @@
 """Two tagged template versions and projects generated from them, for the update tests.
 
 EARLIER is a synthetic previous release made from the current tree: one test file has
-its old name (and the current version carries the migration that renames it), the
+its old name and one more line (the current version carries the migration that renames
+it), the
 README lacks a later change, a route docstring differs, and .pre-commit-config.yaml
 did not exist yet. CURRENT is the working tree as it is.
 """
@@ -24,6 +25,7 @@ from tests.git_support import commit_all, template_repository, tree_files
 EARLIER, CURRENT = "1.0.0", "1.1.0"
 ANSWERS = ".copier-answers.yml"
 OLD_NAME, NEW_NAME = "tests/test_healthchecks.py", "tests/test_health.py"
+RENAMED_FILE_OLD_LINE = "# A line of the old test_healthchecks.py that the rename dropped.\n"
 ROUTES = "src/my_service/tasks/routes.py"
 README_RUN_NOW = "make run            # migrate the database, then serve on http://127.0.0.1:8000"
 README_RUN_BEFORE = "make run            # serve on http://127.0.0.1:8000 (migrates first)"
@@ -58,6 +60,8 @@ def make_earlier(template: Path) -> None:
         if new.is_symlink() or new.exists():
             new.rename(old)
         (stack / ".pre-commit-config.yaml.jinja").unlink(missing_ok=True)
+    renamed = template / "includes" / f"{NEW_NAME}.jinja"
+    renamed.write_text(RENAMED_FILE_OLD_LINE + renamed.read_text())
     replace_once(template / "includes" / "README.md.jinja", README_RUN_NOW, README_RUN_BEFORE)
     routes = template / "template-fastapi" / "src" / "{{ package_name }}" / "tasks"
     replace_once(routes / "routes.py.jinja", GET_TASK_NOW, GET_TASK_BEFORE)
