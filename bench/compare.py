@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def measure(target: Target, duration: float, connections: int) -> None:
     try:
         wait_until_ready(server, path="/health/live")
         seeded = [server.request("POST", "/tasks", {"command": f"seed {n}"}) for n in range(60)]
-        task_id = seeded[0].json()["id"]
+        task_id = str(uuid.UUID(seeded[0].json()["id"]))  # canonical, dashed form
         for scenario in SCENARIOS:
             path = scenario.path.format(task_id=task_id)
             body = json.loads(scenario.body) if scenario.body else None

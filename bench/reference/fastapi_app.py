@@ -8,25 +8,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Response
-from pydantic import BaseModel, StringConstraints
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-Command = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-COLUMNS = "id, command, priority, status, created_at, updated_at"
-
-
-class TaskIn(BaseModel):
-    command: Command
-    priority: str = "normal"
-
-
-def _row(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+from bench.reference.common import COUNT, INSERT, SELECT_ONE, SELECT_PAGE, TaskIn, as_dict, new_task
 
 
 def create_app() -> FastAPI:
@@ -40,37 +27,25 @@ def create_app() -> FastAPI:
     @app.get("/tasks")
     async def list_tasks(limit: int = 50, offset: int = 0) -> dict[str, Any]:
         async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(f"SELECT {COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o"),
-                {"l": limit, "o": offset},
-            )
-            total = await connection.scalar(text("SELECT count(*) FROM tasks"))
-        return {"items": [_row(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+            rows = await connection.execute(SELECT_PAGE, {"l": limit, "o": offset})
+            total = await connection.scalar(COUNT)
+        items = [as_dict(row) for row in rows]
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     @app.get("/tasks/{task_id}")
     async def get_task(task_id: uuid.UUID) -> dict[str, Any]:
         async with engine.connect() as connection:
-            rows = await connection.execute(
-                text(f"SELECT {COLUMNS} FROM tasks WHERE id = :id"), {"id": task_id.hex}
-            )
-            row = rows.first()
+            row = (await connection.execute(SELECT_ONE, {"id": task_id.hex})).first()
         if row is None:
             raise HTTPException(404, "Not Found")
-        return _row(row)
+        return as_dict(row)
 
     @app.post("/tasks", status_code=201)
     async def create_task(task: TaskIn, response: Response) -> dict[str, Any]:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        values = {"id": uuid.uuid4().hex, "command": task.command, "priority": task.priority}
+        values = new_task(task)
         async with engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO tasks (id, command, priority, status, created_at, updated_at)"
-                    " VALUES (:id, :command, :priority, 'queued', :now, :now)"
-                ),
-                {**values, "now": now},
-            )
+            await connection.execute(INSERT, values)
         response.headers["Location"] = f"/tasks/{values['id']}"
-        return {**values, "status": "queued", "created_at": now, "updated_at": now}
+        return values
 
     return app
