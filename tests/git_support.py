@@ -19,9 +19,9 @@ GIT_ENV = {
     "GIT_AUTHOR_EMAIL": "tests@example.com",
     "GIT_COMMITTER_NAME": "Twinstack Tests",
     "GIT_COMMITTER_EMAIL": "tests@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
 }
-os.environ.update(GIT_ENV)  # copier commits in its own temporary copies too
+for _name, _value in GIT_ENV.items():  # Copier commits in its own temporary copies too
+    os.environ.setdefault(_name, _value)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
