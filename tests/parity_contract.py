@@ -101,6 +101,7 @@ STEPS = [
     Step("get-deleted", "GET", "/tasks/{c}"),
     Step("put-collection", "PUT", "/tasks", json={"command": "ls"}),
     Step("delete-collection", "DELETE", "/tasks"),
+    Step("options-collection", "OPTIONS", "/tasks"),
     Step("post-item", "POST", "/tasks/{a}", json={"command": "ls"}),
     Step("unknown-route", "GET", "/nowhere"),
     Step("trailing-slash", "GET", "/tasks/"),

@@ -93,7 +93,9 @@ class Played:
     def _play(self, framework: str, database: str) -> dict[str, Any]:
         project = self.renders.get(cell(framework, database))
         output = project.parent / "parity.json"
-        with provisioned(database, f"ts_parity_{framework}") as url:
+        # The pid keeps two runs on one machine (two engineers, CI) out of each other's way.
+        name = f"ts_parity_{framework}_{database}_{os.getpid()}"
+        with provisioned(database, name) as url:
             database_url = url or f"sqlite:///{project.parent / 'parity.db'}"
             command = [sys.executable, str(CONTRACT), PACKAGE, database_url, str(output)]
             env = project_env({"PYTHONPATH": f"src{os.pathsep}{project}"})
