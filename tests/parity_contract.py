@@ -53,6 +53,7 @@ STEPS = [
     Step("create-every-error", "POST", "/tasks", json={"command": "", "priority": "x", "y": 1}),
     Step("create-truncated-json", "POST", "/tasks", content=b'{"command": ', headers=JSON),
     Step("create-not-utf8", "POST", "/tasks", content=b"\xff\xfe not utf-8", headers=JSON),
+    Step("create-invalid-utf8", "POST", "/tasks", content=b'{"command": "\xe9"}', headers=JSON),
     Step("create-unclosed-array", "POST", "/tasks", content=b"[1, 2", headers=JSON),
     Step("create-null", "POST", "/tasks", content=b"null", headers=JSON),
     Step("create-array", "POST", "/tasks", json=[1]),
