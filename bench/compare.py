@@ -120,6 +120,7 @@ def measure(target: Target, duration: float, connections: int) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
     server = Server(process, f"http://127.0.0.1:{port}")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -161,6 +162,7 @@ def serving(python: Path, project: Path, env: dict[str, str], log: Path) -> Iter
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: stop() can reap every worker
         )
     server = Server(process, f"http://127.0.0.1:{port}")
     try:
@@ -171,11 +173,15 @@ def serving(python: Path, project: Path, env: dict[str, str], log: Path) -> Iter
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM, then up to 40 s for a graceful exit before SIGKILL."""
+    """SIGTERM, then up to 40 s for a graceful exit before SIGKILL to the whole group.
+
+    The process must have been started with start_new_session=True: a server killed alone
+    would leave its worker processes behind, still holding the port.
+    """
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=40)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
