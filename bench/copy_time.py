@@ -17,7 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.matrix import ROOT, cells
+
 COPIER = [sys.executable, "-m", "copier"]
 
 
@@ -74,8 +77,6 @@ def main() -> None:
         f"min {min(timings):.2f} s, max {max(timings):.2f} s over {args.runs} runs"
     )
     if args.matrix:
-        from tests.matrix import cells
-
         print(f"matrix: {len(cells())} cells, wall time {time_matrix():.0f} s")
 
 
