@@ -17,8 +17,10 @@ from tests.matrix import ROOT
 _LEAKY_ENV = ("DATABASE_URL", "TEST_DATABASE_URL", "ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH")
 
 
-def render(destination: Path, data: Mapping[str, str], *, template: Path = ROOT) -> Path:
-    """`copier copy --defaults --trust` of the template's HEAD (with uncommitted changes)."""
+def render(
+    destination: Path, data: Mapping[str, str], *, template: Path = ROOT, vcs_ref: str = "HEAD"
+) -> Path:
+    """`copier copy --defaults --trust` of a template version (HEAD: with uncommitted changes)."""
     with warnings.catch_warnings():
         # A dirty working tree is the normal state while developing the template.
         warnings.simplefilter("ignore", copier.errors.DirtyLocalWarning)
@@ -28,7 +30,7 @@ def render(destination: Path, data: Mapping[str, str], *, template: Path = ROOT)
             data=dict(data),
             defaults=True,
             unsafe=True,
-            vcs_ref="HEAD",
+            vcs_ref=vcs_ref,
             quiet=True,
         )
     return destination

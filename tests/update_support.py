@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 import copier
 
 from tests.git_support import commit_all, template_repository, tree_files
+from tests.render import render
 
 EARLIER, CURRENT = "1.0.0", "1.1.0"
 ANSWERS = ".copier-answers.yml"
@@ -90,7 +91,7 @@ NON_INTERACTIVE = _Quiet(defaults=True, unsafe=True, quiet=True)
 
 def generate(template: Path, project: Path, ref: str, data: Mapping[str, str] = {}) -> Path:
     """`copier copy` of one template version, committed like a user would."""
-    copier.run_copy(str(template), str(project), data=dict(data), vcs_ref=ref, **NON_INTERACTIVE)
+    render(project, data, template=template, vcs_ref=ref)
     commit_all(project, f"Generated from template {ref}")
     return project
 
