@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import LoadResult, run_load
 from tests.matrix import ROOT, axes, default_cell
-from tests.render import project_env, render
+from tests.render import install, project_env, render
 from tests.served import Server, free_port, stop, wait_until_ready
 
 REPORTS = ROOT / "reports"
@@ -82,9 +82,10 @@ def prepare(framework: str, scratch: Path, workers: int) -> tuple[Target, Target
     """Render and migrate one stack; return its service and its reference."""
     project = render(scratch / framework, {**default_cell().data, "framework": framework})
     database = f"sqlite:///{scratch / f'{framework}.db'}"
-    env = {"DATABASE_URL": database, "PYTHONPATH": str(project / "src")}
+    env = {"DATABASE_URL": database}
+    python = str(install(project))  # the service runs from its own lock, as its user runs it
     subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        [python, "-m", "alembic", "upgrade", "head"],
         cwd=project,
         env=project_env(env),
         check=True,
@@ -94,7 +95,7 @@ def prepare(framework: str, scratch: Path, workers: int) -> tuple[Target, Target
     service_port, reference_port = free_port(), free_port()
     service = Target(
         f"{framework} service",
-        [sys.executable, "-m", package],
+        [python, "-m", package],
         project,
         # No worker recycling while measuring: the reference apps do not recycle either.
         {**env, "PORT": str(service_port), "WEB_CONCURRENCY": str(workers), "MAX_REQUESTS": "0"},

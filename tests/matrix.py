@@ -68,3 +68,13 @@ def cells() -> list[Cell]:
 def default_cell() -> Cell:
     """The combination `copier copy --defaults` produces."""
     return Cell(tuple((name, str(questions()[name]["default"])) for name in axes()))
+
+
+def group_id(cell: Cell) -> str:
+    """Cells that differ only in `ci` render the same project apart from the CI files."""
+    return "-".join(f"{key}={value}" for key, value in cell.answers if key != "ci")
+
+
+def group_of(cell: Cell) -> list[Cell]:
+    """The cells of `cell`'s group, in matrix order; the first one stands for the group."""
+    return [other for other in cells() if group_id(other) == group_id(cell)]

@@ -1,12 +1,20 @@
-"""Render the template into a folder, and run tools inside a rendered project."""
+"""Render the template into a folder, and run a rendered project's tools as its user would.
+
+A rendered project is installed from its own uv.lock into its own `.venv` (`make install`)
+and its tools run from there or through its own Makefile: nothing of the template's
+environment (its virtual environment, its PATH entry, its variables) reaches it. uv's
+shared cache keeps the many installs of a run cheap.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import copier
@@ -15,6 +23,10 @@ from tests.matrix import ROOT
 
 # Variables of this machine that would change what a generated project sees.
 _LEAKY_ENV = ("DATABASE_URL", "TEST_DATABASE_URL", "ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH")
+# The template's own virtual environment, which must never be on a project's PATH.
+_TEMPLATE_BIN = Path(sys.executable).parent
+_installed: set[Path] = set()
+_install_lock = threading.Lock()
 
 
 def render(
@@ -37,21 +49,33 @@ def render(
 
 
 def project_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for running a generated project's tools."""
-    env = {key: value for key, value in os.environ.items() if key not in _LEAKY_ENV}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    """The environment a user's shell gives a project: without the template's venv or uv pins.
+
+    uv's cache is shared; every other UV_* setting of this process is dropped.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _LEAKY_ENV and (not key.startswith("UV_") or key == "UV_CACHE_DIR")
+    }
+    path = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry]
+    path = [entry for entry in path if Path(entry) != _TEMPLATE_BIN]
+    env["PATH"] = os.pathsep.join(path)
+    # No interpreter downloads: a project runs on the Python the machine has.
+    env["UV_PYTHON_DOWNLOADS"] = "never"
     env.update(extra or {})
     return env
 
 
-def run_tool(
+def run(
     project: Path,
-    *args: str,
+    command: list[str],
+    *,
     env: Mapping[str, str] | None = None,
-    timeout: float = 600,
+    timeout: float = 900,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m <tool> ...` of this environment inside a project; fail with its output."""
-    command: Sequence[str] = [sys.executable, "-m", *args]
+    """Run a command in a project, with the user's environment; fail with its output."""
     result = subprocess.run(
         command,
         cwd=project,
@@ -61,9 +85,48 @@ def run_tool(
         timeout=timeout,
         check=False,
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise AssertionError(
-            f"`{' '.join(args)}` failed in {project} (exit {result.returncode}):\n"
+            f"`{' '.join(command)}` failed in {project} (exit {result.returncode}):\n"
             f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
         )
+    return result
+
+
+def make(
+    project: Path, *targets: str, env: Mapping[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`make TARGET...` in a project, as its README tells a user."""
+    return run(project, ["make", *targets], env=env, check=check)
+
+
+def install(project: Path) -> Path:
+    """`make install` once per project (uv sync --locked into its .venv); its Python."""
+    with _install_lock:
+        if project not in _installed:
+            if not shutil.which("uv", path=project_env()["PATH"]):
+                raise AssertionError("uv must be on PATH (outside this virtual environment)")
+            make(project, "install")
+            _installed.add(project)
+    return project / ".venv" / "bin" / "python"
+
+
+def run_tool(
+    project: Path,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m <tool> ...` from the project's own environment (installed first if needed)."""
+    python = install(project)
+    return run(project, [str(python), "-m", *args], env=env, timeout=timeout)
+
+
+def run_template_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <tool> ...` of the template's own environment, in the template repository."""
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"`{' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
     return result

@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,22 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.render import project_env
-
-
-def install(project: Path, venv: Path) -> Path:
-    """A fresh virtual environment holding the project, from its own pyproject.toml."""
-    uv = shutil.which("uv")
-    if uv:
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-        python = venv / "bin" / "python"
-        subprocess.run(
-            [uv, "pip", "install", "--quiet", "--python", str(python), str(project)], check=True
-        )
-    else:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        python = venv / "bin" / "python"
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(project)], check=True)
-    return python
 
 
 def free_port() -> int:

@@ -1,12 +1,18 @@
 """Every combination of answers, rendered once and put through its own checks.
 
-Each check is a separate test so that a failure names both the cell and the check; all
-checks of a cell run on one xdist worker (loadgroup), which renders the cell once.
+Each check is a separate test so that a failure names both the cell and the check. A
+project is checked as its user runs it: installed from its own uv.lock into its own .venv
+(`make install`), then `make lint`, `make test` and `make migrate`. Cells that differ only
+in their CI files (a test proves it) form a group: the group is installed and checked once,
+and each of its cells reports the outcome. All cells of a group run on one xdist worker.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,22 +20,71 @@ import yaml
 
 from tests.conftest import Renders
 from tests.databases import provisioned, require_server
-from tests.matrix import ROOT, Cell, cells
-from tests.render import run_tool
+from tests.matrix import ROOT, Cell, cells, group_id, group_of
+from tests.render import make, run
 
-CELLS = [pytest.param(cell, id=cell.id, marks=pytest.mark.xdist_group(cell.id)) for cell in cells()]
+CELLS = [
+    pytest.param(cell, id=cell.id, marks=pytest.mark.xdist_group(group_id(cell)))
+    for cell in cells()
+]
 JINJA_LEFTOVER = re.compile(r"\{\{-? *[\w_.(]|\{%|%\}|\{#|#\}")
 TEMPLATE_INTERNALS = ["copier.yml", "includes", "hooks", "template-fastapi", "template-flask"]
 
 
 def db_name(cell: Cell, purpose: str) -> str:
-    return f"ts_{cell['framework']}_{cell['ci']}_{purpose}"
+    """Unique per run (pid): two runs on one machine never share a database."""
+    return f"ts_{cell['framework']}_{purpose}_{os.getpid()}"
 
 
 def project_files(project: Path) -> list[Path]:
     return [
         p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts
     ]
+
+
+def is_ci_file(name: str) -> bool:
+    return name.startswith(".github/") or name == ".gitlab-ci.yml"
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    """The files a project was rendered with (not what its tools wrote since)."""
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in project_files(project)
+        if not path.relative_to(project).parts[0].startswith((".venv", ".mypy_cache"))
+        and "__pycache__" not in path.parts
+        and path.name != ".coverage"
+    }
+
+
+class GroupChecks:
+    """Runs each expensive check once per group and hands every cell of it the outcome."""
+
+    def __init__(self, renders: Renders) -> None:
+        self.renders = renders
+        self._outcomes: dict[tuple[str, str], subprocess.CompletedProcess[str] | Exception] = {}
+
+    def outcome(
+        self,
+        cell: Cell,
+        check: str,
+        action: Callable[[Path], subprocess.CompletedProcess[str]],
+    ) -> subprocess.CompletedProcess[str]:
+        key = (group_id(cell), check)
+        if key not in self._outcomes:
+            try:
+                self._outcomes[key] = action(self.renders.get(group_of(cell)[0]))
+            except Exception as error:  # every cell of the group reports the same failure
+                self._outcomes[key] = error
+        outcome = self._outcomes[key]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture(scope="session")
+def group_checks(renders: Renders) -> GroupChecks:
+    return GroupChecks(renders)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -106,44 +161,65 @@ def test_docker_files_are_consistent(renders: Renders, cell: Cell) -> None:
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_ruff_clean(renders: Renders, cell: Cell) -> None:
+def test_lock_matches_pyproject(renders: Renders, cell: Cell) -> None:
+    """The shipped uv.lock is the one uv would write for this pyproject.toml."""
     project = renders.get(cell)
 
-    run_tool(project, "ruff", "check", "--no-cache", ".")
-    run_tool(project, "ruff", "format", "--check", "--no-cache", ".")
+    run(project, ["uv", "lock", "--check"])
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_mypy_strict_clean(renders: Renders, cell: Cell) -> None:
-    project = renders.get(cell)
+def test_cells_of_a_group_differ_only_in_ci_files(renders: Renders, cell: Cell) -> None:
+    """What lets a group's cells share one install and one run of its checks."""
+    project, shared = renders.get(cell), renders.get(group_of(cell)[0])
 
-    result = run_tool(project, "mypy", "--strict", "--cache-dir", str(project.parent / ".mypy"))
+    ours, theirs = tree(project), tree(shared)
+
+    assert {name for name in ours.keys() ^ theirs.keys() if not is_ci_file(name)} == set()
+    assert [name for name in ours.keys() & theirs.keys() if ours[name] != theirs[name]] == [
+        ".copier-answers.yml"
+    ] * (cell != group_of(cell)[0])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_make_lint(group_checks: GroupChecks, cell: Cell) -> None:
+    """`make lint`: ruff check, ruff format --check and mypy --strict, from its own .venv."""
+    result = group_checks.outcome(cell, "lint", lambda project: make(project, "lint"))
 
     assert "Success" in result.stdout
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_project_tests_pass_on_its_database(renders: Renders, cell: Cell) -> None:
+def test_make_test_on_its_database(group_checks: GroupChecks, cell: Cell) -> None:
     require_server(cell["database"])
-    project = renders.get(cell)
 
-    with provisioned(cell["database"], db_name(cell, "pytest")) as url:
-        env = {"TEST_DATABASE_URL": url} if url else {}
-        result = run_tool(project, "pytest", "-q", "-p", "no:cacheprovider", env=env)
+    def make_test(project: Path) -> subprocess.CompletedProcess[str]:
+        with provisioned(cell["database"], db_name(cell, "pytest")) as url:
+            return make(project, "test", env={"TEST_DATABASE_URL": url} if url else {})
+
+    result = group_checks.outcome(cell, "test", make_test)
 
     assert re.search(r"\d+ passed", result.stdout)
-    assert "skipped" not in result.stdout.splitlines()[-1]
+    summary = [line for line in result.stdout.splitlines() if " passed" in line][-1]
+    assert "skipped" not in summary
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_migrations_round_trip_and_match_models(renders: Renders, cell: Cell) -> None:
+def test_migrations_round_trip_and_match_models(group_checks: GroupChecks, cell: Cell) -> None:
+    """`make migrate`, back to base, `make migrate` again, then `alembic check` finds no drift."""
     require_server(cell["database"])
-    project = renders.get(cell)
 
-    with provisioned(cell["database"], db_name(cell, "alembic")) as url:
-        env = {"DATABASE_URL": url or f"sqlite:///{project.parent / 'alembic.db'}"}
-        for step in (["upgrade", "head"], ["downgrade", "base"], ["upgrade", "head"], ["check"]):
-            run_tool(project, "alembic", *step, env=env)
+    def round_trip(project: Path) -> subprocess.CompletedProcess[str]:
+        with provisioned(cell["database"], db_name(cell, "alembic")) as url:
+            env = {"DATABASE_URL": url or f"sqlite:///{project.parent / 'alembic.db'}"}
+            make(project, "migrate", env=env)
+            run(project, ["uv", "run", "alembic", "downgrade", "base"], env=env)
+            make(project, "migrate", env=env)
+            return run(project, ["uv", "run", "alembic", "check"], env=env)
+
+    result = group_checks.outcome(cell, "migrations", round_trip)
+
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
 def test_matrix_covers_every_choice() -> None:

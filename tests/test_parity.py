@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 from tests.conftest import Renders
 from tests.databases import provisioned, require_server
 from tests.matrix import Cell
-from tests.render import project_env
+from tests.render import install, project_env
 
 FRAMEWORKS = ("fastapi", "flask")
 DATABASES = ("sqlite", "postgresql", "mysql")
@@ -98,7 +97,8 @@ class Played:
         name = f"ts_parity_{framework}_{database}_{os.getpid()}"
         with provisioned(database, name) as url:
             database_url = url or f"sqlite:///{project.parent / 'parity.db'}"
-            command = [sys.executable, str(CONTRACT), PACKAGE, database_url, str(output)]
+            python = str(install(project))  # the project's own environment, from its lock
+            command = [python, str(CONTRACT), PACKAGE, database_url, str(output)]
             env = project_env({"PYTHONPATH": f"src{os.pathsep}{project}"})
             played = subprocess.run(
                 command, cwd=project, env=env, capture_output=True, text=True, check=False

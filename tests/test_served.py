@@ -1,4 +1,4 @@
-"""Slow tier: the default project of each stack, installed from its pyproject.toml, served."""
+"""Slow tier: the default project of each stack, installed from its own lock, served."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from tests.databases import in_ci
 from tests.matrix import axes, default_cell
-from tests.render import render, run_tool
-from tests.served import browser_dom, install, post_across_sigterm, serving
+from tests.render import install, render, run_tool
+from tests.served import browser_dom, post_across_sigterm, serving
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("framework", axes()["framework"])
 def test_default_project_serves_over_http(tmp_path: Path, framework: str) -> None:
     project = render(tmp_path / "project", {**default_cell().data, "framework": framework})
-    python = install(project, tmp_path / "venv")
+    python = install(project)
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}", "WEB_CONCURRENCY": "2"}
     run_tool(project, "alembic", "upgrade", "head", env=env)
 

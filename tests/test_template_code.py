@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.matrix import ROOT
-from tests.render import run_tool
+from tests.render import run_template_tool
 
 pytestmark = pytest.mark.xdist_group("template-code")
 
 
 def test_ruff_clean() -> None:
-    run_tool(ROOT, "ruff", "check", "--no-cache", ".")
-    run_tool(ROOT, "ruff", "format", "--check", "--no-cache", ".")
+    run_template_tool("ruff", "check", "--no-cache", ".")
+    run_template_tool("ruff", "format", "--check", "--no-cache", ".")
 
 
 def test_mypy_strict_clean() -> None:
-    run_tool(ROOT, "mypy")
+    run_template_tool("mypy")
