@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -140,3 +140,38 @@ def assert_same_project(updated: Path, fresh: Path) -> None:
 
     assert sorted(got) == sorted(expected)
     assert [name for name in expected if got[name] != expected[name]] == []
+
+
+def generate_in_monorepo(template: Path, repository: Path, ref: str) -> Path:
+    """A project in `services/` of a larger repository that has other work in it."""
+    (repository / "other").mkdir(parents=True)
+    (repository / "other" / "notes.txt").write_text("Another team's notes.\n")
+    commit_all(repository, "A monorepo")
+    return generate(template, repository / "services" / "my-service", ref)
+
+
+def add_work_beside(repository: Path) -> dict[str, bytes]:
+    """Uncommitted work outside the project: an edited file and a new one."""
+    with (repository / "other" / "notes.txt").open("a") as notes:
+        notes.write("An uncommitted line.\n")
+    (repository / "other" / "draft.txt").write_text("An untracked draft.\n")
+    return {
+        name: content
+        for name, content in tree_files(repository).items()
+        if name.startswith("other/")
+    }
+
+
+def assert_nothing_lost(
+    root: Path,
+    before: dict[str, bytes],
+    user_lines: Mapping[str, Sequence[str]],
+    *,
+    deleted: frozenset[str] = frozenset(),
+) -> None:
+    """No file gone but the expected deletions, and every line the user added still there."""
+    after = tree_files(root)
+    assert sorted(set(before) - set(after)) == sorted(deleted)
+    for name, lines in user_lines.items():
+        text = after[name].decode()
+        assert [line for line in lines if line not in text] == [], f"{name} lost user lines"
