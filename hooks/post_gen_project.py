@@ -75,9 +75,9 @@ def closing_message(template: str, project: Path) -> str:
     """copier.yml's message after a copy, as `copier copy` prints it."""
     source = Path(template) if Path(template).is_absolute() else Path(str(CONTEXT["_repo_dir"]))
     config = yaml.safe_load((source / "copier.yml").read_text())
-    where = os.path.relpath(project, os.environ.get("PWD", os.getcwd()))
+    where = os.path.relpath(project, str(CONTEXT["_output_dir"]))
     context = {**answers(), "_copier_conf": {"dst_path": where}}
-    return jinja2.Template(str(config.get("_message_after_copy", ""))).render(context)
+    return str(jinja2.Template(str(config.get("_message_after_copy", ""))).render(context))
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,9 @@ def files_with_markers(project: Path) -> list[str]:
     ]
 
 
-def test_clean_update_equals_a_fresh_copy_and_is_idempotent(template: Path, tmp_path: Path) -> None:
+def test_clean_update_equals_a_fresh_copy_and_is_idempotent(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     project = generate(template, tmp_path / "project", EARLIER)
     fresh = generate(template, tmp_path / "fresh", CURRENT)
 
@@ -74,6 +77,7 @@ def test_clean_update_equals_a_fresh_copy_and_is_idempotent(template: Path, tmp_
     assert_same_project(project, fresh)
     assert not (project / OLD_NAME).exists()
     assert conflicted(project) == []
+    assert "Update done: no conflicts." in capfd.readouterr().err
     commit_all(project, f"Update to template {CURRENT}")
     update(project)
     assert is_clean(project), git(project, "status", "--porcelain")
@@ -107,11 +111,14 @@ def make_user_edits(project: Path) -> None:
     commit_all(project, "User edits")
 
 
-def test_user_edits_survive_and_overlaps_are_reported(template: Path, tmp_path: Path) -> None:
+def test_user_edits_survive_and_overlaps_are_reported(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     project = generate(template, tmp_path / "project", EARLIER)
     make_user_edits(project)
 
     update(project)
+    told = capfd.readouterr().err
 
     routes, readme = (project / ROUTES).read_text(), (project / "README.md").read_text()
     assert 'response.headers["X-Queued-By"] = "user-edit"' in routes
@@ -127,6 +134,8 @@ def test_user_edits_survive_and_overlaps_are_reported(template: Path, tmp_path: 
     conflict = readme[readme.index(CONFLICT_MARKERS[0]) : readme.index(CONFLICT_MARKERS[2])]
     assert "make run            # user: run it" in conflict
     assert README_RUN_NOW in conflict
+    assert "Update done: 1 file(s) with conflicts, unmerged in git:\n  README.md\n" in told
+    assert "then `git add` it" in told
     assert_project_tests_pass(project)
 
 
@@ -169,6 +178,29 @@ def test_changing_the_database_on_update_equals_a_fresh_copy(
     assert_same_project(project, fresh)
     with provisioned(database, f"ts_update_{database}") as url:
         assert_project_tests_pass(project, url)
+
+
+def test_a_user_dependency_and_a_database_change_merge_cleanly(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`uv add` appends to the dependencies; the driver line, which a database change
+    rewrites, must be far enough from the end that both changes merge."""
+    project = generate(template, tmp_path / "project", CURRENT)
+    subprocess.run(["uv", "add", "--frozen", "tenacity>=9"], cwd=project, check=True)
+    commit_all(project, "uv add tenacity")
+    capfd.readouterr()
+
+    update(project, {"database": "postgresql"})
+
+    told = capfd.readouterr().err
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"tenacity>=9"' in pyproject
+    assert "asyncpg" in pyproject
+    assert "aiosqlite" not in pyproject
+    assert conflicted(project) == []
+    assert files_with_markers(project) == []
+    assert "Update done: no conflicts." in told
+    assert "pyproject.toml changed: run `uv lock`" in told
 
 
 def test_switching_framework_is_refused_and_changes_nothing(template: Path, tmp_path: Path) -> None:
