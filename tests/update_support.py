@@ -129,10 +129,15 @@ def cookiecutter_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_module(cwd, "cookiecutter", *args, env={"COOKIECUTTER_CONFIG": str(config)})
 
 
+# copier.yml's `_skip_if_exists`: an update keeps the user's lock, and `uv lock` refreshes it.
+USER_OWNED = ("uv.lock",)
+
+
 def without_commit(files: dict[str, bytes]) -> dict[str, bytes]:
-    """The files, with the `_commit` line of the answers file dropped."""
+    """The files, with the `_commit` line of the answers file and the lock dropped."""
     answers = files[ANSWERS].decode()
-    return {**files, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
+    kept = {name: content for name, content in files.items() if name not in USER_OWNED}
+    return {**kept, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
 
 
 def assert_same_project(updated: Path, fresh: Path) -> None:
