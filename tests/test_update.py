@@ -7,9 +7,9 @@ tests/update_support.py), built once per xdist worker: cheaper than serializing 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,9 @@ from tests.update_support import (
     generate,
     replace_once,
     update,
+    uv,
 )
 
-HOOKS_ON_PATH = {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'hooks'}"}
 CONFLICT_MARKERS = ("<<<<<<< before updating", "=======", ">>>>>>> after updating")
 
 
@@ -106,6 +106,7 @@ def make_user_edits(project: Path) -> None:
         '    "alembic>=1.14",\n',
         '    "alembic>=1.14",\n    "tenacity>=9",\n',
     )
+    uv(project, "lock")  # as `uv add` would
     (project / "tests" / "test_docs.py").unlink()
     replace_once(project / "README.md", README_RUN_BEFORE, "make run            # user: run it")
     commit_all(project, "User edits")
@@ -157,7 +158,9 @@ def test_migration_follows_a_renamed_file_with_the_user_edits(
     assert (project / NEW_NAME).read_text() == (fresh / NEW_NAME).read_text() + user_test
     assert files_with_markers(project) == []
     merged = (project / NEW_NAME).read_text()
-    run_tool(project, "hooks.rename_file", ANSWERS, OLD_NAME, NEW_NAME, env=HOOKS_ON_PATH)
+    # Again, with the Python that runs Copier (the project's own has no Copier).
+    hook = [sys.executable, str(ROOT / "hooks" / "rename_file.py"), ANSWERS, OLD_NAME, NEW_NAME]
+    subprocess.run(hook, cwd=project, check=True)
     assert (project / NEW_NAME).read_text() == merged  # the migration is idempotent
     selected = run_tool(
         project, "pytest", "-q", "-p", "no:cacheprovider", f"{NEW_NAME}::test_user_added_check"
@@ -176,6 +179,7 @@ def test_changing_the_database_on_update_equals_a_fresh_copy(
     update(project, {"database": database})
 
     assert_same_project(project, fresh)
+    uv(project, "lock")  # what the update's report asks for
     with provisioned(database, f"ts_update_{database}") as url:
         assert_project_tests_pass(project, url)
 
@@ -186,7 +190,7 @@ def test_a_user_dependency_and_a_database_change_merge_cleanly(
     """`uv add` appends to the dependencies; the driver line, which a database change
     rewrites, must be far enough from the end that both changes merge."""
     project = generate(template, tmp_path / "project", CURRENT)
-    subprocess.run(["uv", "add", "--frozen", "tenacity>=9"], cwd=project, check=True)
+    uv(project, "add", "--no-sync", "tenacity>=9")
     commit_all(project, "uv add tenacity")
     capfd.readouterr()
 
@@ -195,8 +199,7 @@ def test_a_user_dependency_and_a_database_change_merge_cleanly(
     told = capfd.readouterr().err
     pyproject = (project / "pyproject.toml").read_text()
     assert '"tenacity>=9"' in pyproject
-    assert "asyncpg" in pyproject
-    assert "aiosqlite" not in pyproject
+    assert '"asyncpg>=' in pyproject
     assert conflicted(project) == []
     assert files_with_markers(project) == []
     assert "Update done: no conflicts." in told

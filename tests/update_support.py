@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 import copier
 
 from tests.git_support import commit_all, template_repository, tree_files
-from tests.render import render
+from tests.render import project_env, render
 
 EARLIER, CURRENT = "1.0.0", "1.1.0"
 ANSWERS = ".copier-answers.yml"
@@ -145,6 +145,14 @@ def assert_same_project(updated: Path, fresh: Path) -> None:
 
     assert sorted(got) == sorted(expected)
     assert [name for name in expected if got[name] != expected[name]] == []
+
+
+def uv(project: Path, *args: str) -> None:
+    """Run uv in a project as its user would (`uv add`, `uv lock`), failing with its output."""
+    result = subprocess.run(
+        ["uv", *args], cwd=project, env=project_env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
 
 
 def generate_in_monorepo(template: Path, repository: Path, ref: str) -> Path:
