@@ -4,8 +4,10 @@ A 3-way merge cannot follow a rename: Copier writes the new file fresh from the 
 and deletes the old one, edits included. This puts the user's edits back by merging
 three versions of the file: the user's (HEAD:OLD), the previous template's (rendered
 again from the recorded `_commit`), and the new template's (NEW as Copier just wrote it).
-Overlapping changes get Copier's own conflict markers. Idempotent: once NEW is
-committed, or if the user never had OLD, it does nothing.
+Overlapping changes get Copier's own conflict markers, and NEW is recorded as unmerged
+in the index, like the conflicts Copier leaves, so `git status` shows it. Paths are the
+project's own (it may be a folder of a larger repository). Idempotent: once NEW is
+committed or marked unmerged, or if the user never had OLD, it does nothing.
 
 Usage: rename_file.py ANSWERS_FILE OLD NEW
 """
@@ -17,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from project_git import committed, scalar_answers
+from project_git import committed, mark_unmerged, scalar_answers, unmerged
 
 
 def previous_render(answers_text: str, relative: str, work: Path) -> str | None:
@@ -54,6 +56,8 @@ def main(answers_file: str, old: str, new: str) -> int:
     answers_text = committed(answers_file, project)
     if ours is None or answers_text is None or committed(new, project) is not None:
         return 0
+    if new in unmerged(project):
+        return 0
     target = project / new
     theirs = target.read_text() if target.is_file() else ours
     with tempfile.TemporaryDirectory() as directory:
@@ -67,7 +71,8 @@ def main(answers_file: str, old: str, new: str) -> int:
     target.write_text(merged)
     (project / old).unlink(missing_ok=True)
     if conflicted:
-        print(f"Conflict in {new} (renamed from {old}): resolve the <<<<<<< markers.")
+        mark_unmerged(project, new, {1: base, 2: ours, 3: theirs})
+        print(f"{new} (renamed from {old}) has conflicts: both sides changed it.")
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.git_support import commit_all, tree_files
+from tests.git_support import commit_all, git, tree_files
 from tests.matrix import ROOT, questions
 from tests.update_support import (
     ANSWERS,
@@ -46,18 +46,50 @@ def cookiecut(template: Path, workdir: Path, *args: str) -> Path:
     result = cookiecutter_cli(workdir, "--no-input", str(template), *args)
     assert result.returncode == 0, result.stderr[-4000:]
     (project,) = [path for path in workdir.iterdir() if (path / ANSWERS).is_file()]
+    # The same closing words as `copier copy`, with the folder as the user sees it.
+    assert f"is ready in {project.name}.\n\n  cd {project.name}\n  make run" in result.stderr
     return project
 
 
 def test_cookiecutter_json_mirrors_copier_questions() -> None:
+    """Same questions and defaults; choices as cookiecutter lists (default first), with
+    Copier's labels and help, so the prompt offers exactly what Copier offers."""
     mirrored = json.loads((ROOT / "cookiecutter.json").read_text())
+    prompts = mirrored.pop("__prompts__")
     asked = asked_questions()
 
     assert list(mirrored) == list(asked)
     for name, question in asked.items():
         default = str(question.get("default", ""))
-        if "{{" not in default:
-            assert mirrored[name] == default, name
+        choices = question.get("choices")
+        if isinstance(choices, dict):
+            assert mirrored[name][0] == default, name
+            assert sorted(mirrored[name]) == sorted(choices.values()), name
+            assert prompts[name] == {"__prompt__": question["help"]} | {
+                value: label for label, value in choices.items()
+            }
+        else:
+            assert prompts[name] == question["help"]
+            if "{{" not in default:
+                assert mirrored[name] == default, name
+
+
+def test_cookiecutter_over_an_existing_project_refuses(
+    cookiecutter_template: Path, tmp_path: Path
+) -> None:
+    """`cookiecutter -f` would overwrite the project: it stops, pointing to `copier update`."""
+    project = cookiecut(cookiecutter_template, tmp_path / "work")
+    commit_all(project, "Generated with cookiecutter")
+    (project / "src" / "my_service" / "reports.py").write_text('"""Uncommitted work."""\n')
+    before, history = tree_files(project), git(project, "log", "--oneline")
+
+    result = cookiecutter_cli(tmp_path / "work", "--no-input", "-f", str(cookiecutter_template))
+
+    assert result.returncode != 0
+    assert "already has files: cookiecutter would overwrite them" in result.stderr
+    assert "copier update --trust" in result.stderr
+    assert tree_files(project) == before
+    assert git(project, "log", "--oneline") == history
 
 
 @pytest.mark.parametrize(

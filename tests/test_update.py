@@ -7,8 +7,9 @@ tests/update_support.py), built once per xdist worker: cheaper than serializing 
 
 from __future__ import annotations
 
-import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,9 @@ from tests.update_support import (
     generate,
     replace_once,
     update,
+    uv,
 )
 
-HOOKS_ON_PATH = {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'hooks'}"}
 CONFLICT_MARKERS = ("<<<<<<< before updating", "=======", ">>>>>>> after updating")
 
 
@@ -65,7 +66,9 @@ def files_with_markers(project: Path) -> list[str]:
     ]
 
 
-def test_clean_update_equals_a_fresh_copy_and_is_idempotent(template: Path, tmp_path: Path) -> None:
+def test_clean_update_equals_a_fresh_copy_and_is_idempotent(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     project = generate(template, tmp_path / "project", EARLIER)
     fresh = generate(template, tmp_path / "fresh", CURRENT)
 
@@ -74,6 +77,7 @@ def test_clean_update_equals_a_fresh_copy_and_is_idempotent(template: Path, tmp_
     assert_same_project(project, fresh)
     assert not (project / OLD_NAME).exists()
     assert conflicted(project) == []
+    assert "Update done: no conflicts." in capfd.readouterr().err
     commit_all(project, f"Update to template {CURRENT}")
     update(project)
     assert is_clean(project), git(project, "status", "--porcelain")
@@ -102,16 +106,20 @@ def make_user_edits(project: Path) -> None:
         '    "alembic>=1.14",\n',
         '    "alembic>=1.14",\n    "tenacity>=9",\n',
     )
+    uv(project, "lock")  # as `uv add` would
     (project / "tests" / "test_docs.py").unlink()
     replace_once(project / "README.md", README_RUN_BEFORE, "make run            # user: run it")
     commit_all(project, "User edits")
 
 
-def test_user_edits_survive_and_overlaps_are_reported(template: Path, tmp_path: Path) -> None:
+def test_user_edits_survive_and_overlaps_are_reported(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     project = generate(template, tmp_path / "project", EARLIER)
     make_user_edits(project)
 
     update(project)
+    told = capfd.readouterr().err
 
     routes, readme = (project / ROUTES).read_text(), (project / "README.md").read_text()
     assert 'response.headers["X-Queued-By"] = "user-edit"' in routes
@@ -127,6 +135,8 @@ def test_user_edits_survive_and_overlaps_are_reported(template: Path, tmp_path: 
     conflict = readme[readme.index(CONFLICT_MARKERS[0]) : readme.index(CONFLICT_MARKERS[2])]
     assert "make run            # user: run it" in conflict
     assert README_RUN_NOW in conflict
+    assert "Update done: 1 file(s) with conflicts, unmerged in git:\n  README.md\n" in told
+    assert "then `git add` it" in told
     assert_project_tests_pass(project)
 
 
@@ -148,7 +158,9 @@ def test_migration_follows_a_renamed_file_with_the_user_edits(
     assert (project / NEW_NAME).read_text() == (fresh / NEW_NAME).read_text() + user_test
     assert files_with_markers(project) == []
     merged = (project / NEW_NAME).read_text()
-    run_tool(project, "hooks.rename_file", ANSWERS, OLD_NAME, NEW_NAME, env=HOOKS_ON_PATH)
+    # Again, with the Python that runs Copier (the project's own has no Copier).
+    hook = [sys.executable, str(ROOT / "hooks" / "rename_file.py"), ANSWERS, OLD_NAME, NEW_NAME]
+    subprocess.run(hook, cwd=project, check=True)
     assert (project / NEW_NAME).read_text() == merged  # the migration is idempotent
     selected = run_tool(
         project, "pytest", "-q", "-p", "no:cacheprovider", f"{NEW_NAME}::test_user_added_check"
@@ -167,8 +179,31 @@ def test_changing_the_database_on_update_equals_a_fresh_copy(
     update(project, {"database": database})
 
     assert_same_project(project, fresh)
+    uv(project, "lock")  # what the update's report asks for
     with provisioned(database, f"ts_update_{database}") as url:
         assert_project_tests_pass(project, url)
+
+
+def test_a_user_dependency_and_a_database_change_merge_cleanly(
+    template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`uv add` appends to the dependencies; the driver line, which a database change
+    rewrites, must be far enough from the end that both changes merge."""
+    project = generate(template, tmp_path / "project", CURRENT)
+    uv(project, "add", "--no-sync", "tenacity>=9")
+    commit_all(project, "uv add tenacity")
+    capfd.readouterr()
+
+    update(project, {"database": "postgresql"})
+
+    told = capfd.readouterr().err
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"tenacity>=9"' in pyproject
+    assert '"asyncpg>=' in pyproject
+    assert conflicted(project) == []
+    assert files_with_markers(project) == []
+    assert "Update done: no conflicts." in told
+    assert "pyproject.toml changed: run `uv lock`" in told
 
 
 def test_switching_framework_is_refused_and_changes_nothing(template: Path, tmp_path: Path) -> None:

@@ -14,14 +14,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
 
 import copier
 
 from tests.git_support import commit_all, template_repository, tree_files
-from tests.render import render
+from tests.render import project_env, render
 
 EARLIER, CURRENT = "1.0.0", "1.1.0"
 ANSWERS = ".copier-answers.yml"
@@ -129,10 +129,15 @@ def cookiecutter_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_module(cwd, "cookiecutter", *args, env={"COOKIECUTTER_CONFIG": str(config)})
 
 
+# copier.yml's `_skip_if_exists`: an update keeps the user's lock, and `uv lock` refreshes it.
+USER_OWNED = ("uv.lock",)
+
+
 def without_commit(files: dict[str, bytes]) -> dict[str, bytes]:
-    """The files, with the `_commit` line of the answers file dropped."""
+    """The files, with the `_commit` line of the answers file and the lock dropped."""
     answers = files[ANSWERS].decode()
-    return {**files, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
+    kept = {name: content for name, content in files.items() if name not in USER_OWNED}
+    return {**kept, ANSWERS: re.sub(r"(?m)^_commit: .*\n", "", answers).encode()}
 
 
 def assert_same_project(updated: Path, fresh: Path) -> None:
@@ -140,3 +145,46 @@ def assert_same_project(updated: Path, fresh: Path) -> None:
 
     assert sorted(got) == sorted(expected)
     assert [name for name in expected if got[name] != expected[name]] == []
+
+
+def uv(project: Path, *args: str) -> None:
+    """Run uv in a project as its user would (`uv add`, `uv lock`), failing with its output."""
+    result = subprocess.run(
+        ["uv", *args], cwd=project, env=project_env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def generate_in_monorepo(template: Path, repository: Path, ref: str) -> Path:
+    """A project in `services/` of a larger repository that has other work in it."""
+    (repository / "other").mkdir(parents=True)
+    (repository / "other" / "notes.txt").write_text("Another team's notes.\n")
+    commit_all(repository, "A monorepo")
+    return generate(template, repository / "services" / "my-service", ref)
+
+
+def add_work_beside(repository: Path) -> dict[str, bytes]:
+    """Uncommitted work outside the project: an edited file and a new one."""
+    with (repository / "other" / "notes.txt").open("a") as notes:
+        notes.write("An uncommitted line.\n")
+    (repository / "other" / "draft.txt").write_text("An untracked draft.\n")
+    return {
+        name: content
+        for name, content in tree_files(repository).items()
+        if name.startswith("other/")
+    }
+
+
+def assert_nothing_lost(
+    root: Path,
+    before: dict[str, bytes],
+    user_lines: Mapping[str, Sequence[str]],
+    *,
+    deleted: frozenset[str] = frozenset(),
+) -> None:
+    """No file gone but the expected deletions, and every line the user added still there."""
+    after = tree_files(root)
+    assert sorted(set(before) - set(after)) == sorted(deleted)
+    for name, lines in user_lines.items():
+        text = after[name].decode()
+        assert [line for line in lines if line not in text] == [], f"{name} lost user lines"
