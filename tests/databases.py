@@ -45,7 +45,7 @@ def require_server(database: str) -> None:
     pytest.skip(reason)
 
 
-def _execute(database: str, statement: str) -> None:
+def execute(database: str, statement: str) -> None:
     port = PORTS[database]
     if database == "postgresql":
         with psycopg.connect(
@@ -70,12 +70,12 @@ def provisioned(database: str, name: str) -> Iterator[str | None]:
     if not _SAFE_NAME.match(name):
         raise ValueError(f"unsafe database name {name!r}")
     require_server(database)
-    _execute(database, f"DROP DATABASE IF EXISTS {name}")
-    _execute(database, f"CREATE DATABASE {name}")
+    execute(database, f"DROP DATABASE IF EXISTS {name}")
+    execute(database, f"CREATE DATABASE {name}")
     try:
         if database == "postgresql":
             yield f"postgresql://postgres@127.0.0.1:5432/{name}"
         else:
             yield f"mysql://root@127.0.0.1:3306/{name}"
     finally:
-        _execute(database, f"DROP DATABASE IF EXISTS {name}")
+        execute(database, f"DROP DATABASE IF EXISTS {name}")

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.xdist_group("questions")
         ({"package_name": "import"}, "package_name"),
         ({"package_name": "fastapi"}, "package_name"),
         ({"author_email": "nope"}, "author_email"),
+        ({"author_email": "zoë@example.com"}, "author_email"),  # hatchling refuses it
         ({"author_name": "Jane\tDoe"}, "author_name"),
         ({"description": "two\nlines"}, "description"),
         ({"database": "oracle"}, "database"),
