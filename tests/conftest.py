@@ -32,4 +32,10 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Figures a test measured, recorded with record_property("figure", ...): they travel
+    # back from xdist workers with the reports, where print output would be lost.
+    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
+        for name, value in report.user_properties:
+            if name == "figure":
+                terminalreporter.write_line(f"{report.nodeid}: {value}")
     terminalreporter.write_line(f"twinstack: wall time {time.monotonic() - _STARTED:.1f} s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,3 +80,33 @@ def provisioned(database: str, name: str) -> Iterator[str | None]:
             yield f"mysql://root@127.0.0.1:3306/{name}"
     finally:
         execute(database, f"DROP DATABASE IF EXISTS {name}")
+
+
+@contextmanager
+def provisioned_with_login(database: str, name: str) -> Iterator[str]:
+    """A fresh database owned by a new user of the same name with a real password; its URL.
+
+    A service started with ENVIRONMENT=production refuses an empty or default password, so
+    it cannot use the servers' password-less administrator.
+    """
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"unsafe database name {name!r}")
+    password = secrets.token_hex(16)
+    if database == "postgresql":
+        create = f"CREATE ROLE {name} LOGIN PASSWORD '{password}'"
+        drop = f"DROP ROLE IF EXISTS {name}"
+        grant = f"ALTER DATABASE {name} OWNER TO {name}"
+    else:
+        create = f"CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"
+        drop = f"DROP USER IF EXISTS '{name}'@'%'"
+        grant = f"GRANT ALL PRIVILEGES ON {name}.* TO '{name}'@'%'"
+    require_server(database)
+    # The database goes first (provisioned drops it), then the user that owned it.
+    execute(database, drop)
+    execute(database, create)
+    try:
+        with provisioned(database, name):
+            execute(database, grant)
+            yield f"{database}://{name}:{password}@{HOST}:{PORTS[database]}/{name}"
+    finally:
+        execute(database, drop)
