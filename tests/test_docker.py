@@ -42,7 +42,7 @@ from tests.docker_support import (
 )
 from tests.drain import drain_under_load
 from tests.matrix import ROOT, default_cell
-from tests.render import project_env, render
+from tests.render import render
 from tests.served import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
@@ -61,13 +61,6 @@ def engine() -> Engine:
 def base(engine: Engine) -> tuple[str, float]:
     """The base image every build of the session uses, and the seconds it took to get."""
     return base_image(engine, default_base_image(ROOT / "includes" / "Dockerfile.jinja"))
-
-
-def prepared(destination: Path, data: dict[str, str]) -> Path:
-    project = render(destination, data)
-    if not (project / "uv.lock").exists():  # until every generated project ships its lock
-        subprocess.run(["uv", "lock", "--quiet"], cwd=project, env=project_env(), check=True)
-    return project
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -115,7 +108,7 @@ def test_image_migrates_serves_and_drains(
     database: str,
 ) -> None:
     require_server(database)
-    project = prepared(
+    project = render(
         tmp_path / "project", {"framework": framework, "database": database, "ci": "none"}
     )
     tag = f"twinstack-test/{framework}-{database}:{uuid.uuid4().hex[:8]}"
@@ -138,7 +131,8 @@ def test_image_migrates_serves_and_drains(
                     "127.0.0.1", port, lambda: engine.run("stop", "--time=40", name, timeout=60)
                 )
                 exit_code = engine.run("inspect", "--format", "{{.State.ExitCode}}", name).stdout
-                logs = engine.run("logs", "--tail=30", name).stderr
+                output = engine.run("logs", "--tail=30", name)
+                logs = output.stdout + output.stderr
             stored = count_tasks(url)
     finally:
         engine.run("rmi", "--force", tag, check=False)
@@ -197,7 +191,7 @@ def test_compose_migrates_then_serves_on_a_sqlite_volume(
     engine: Engine, base: tuple[str, float], tmp_path: Path, record_property: RecordProperty
 ) -> None:
     tool = compose_command(engine)
-    project = prepared(tmp_path / "project", default_cell().data)
+    project = render(tmp_path / "project", default_cell().data)
     override = tmp_path / "compose.test.yaml"
     override.write_text(OVERRIDE.format(context=project, base=base[0]))
     port = free_port()
