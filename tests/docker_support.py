@@ -122,7 +122,8 @@ def find_engine() -> Engine | str:
     except subprocess.TimeoutExpired:
         return "`docker info` did not answer within 30 s"
     if info.returncode != 0:
-        return f"no Docker engine answers: {info.stderr.strip().splitlines()[-1:]}"
+        said = info.stderr.strip().splitlines() or [f"exit {info.returncode}"]
+        return f"no Docker engine answers: {said[-1]}"
     for cli in clis:
         if _has_buildkit(cli):
             return Engine(cli, buildkit=True)
