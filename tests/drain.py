@@ -64,6 +64,8 @@ def _post(host: str, port: int) -> str:
         sock = socket.create_connection((host, port), timeout=60)
     except ConnectionRefusedError:
         return _REFUSED
+    except ConnectionError:  # the listening socket closed with this one in its queue
+        return _RESET
     with sock:
         try:
             sock.sendall(_head(host, port) + _BODY)
