@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.git_support import commit_all, is_clean, tree_files
-from tests.matrix import ROOT
 from tests.update_support import (
     CURRENT,
     build_template,
     cookiecutter_cli,
     copier_cli,
     generate,
+    run_framework_guard_after_update,
 )
 
 BAD_ANSWERS = [
@@ -122,13 +120,7 @@ def test_framework_answered_anew_at_the_prompt_is_undone(tmp_path: Path) -> None
     (project / "app.py").unlink()
     (project / "gunicorn.conf.py").write_text("new stack\n")
 
-    result = subprocess.run(
-        [sys.executable, ROOT / "hooks" / "check_update.py", ".copier-answers.yml", "after"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_framework_guard_after_update(project)
 
     assert result.returncode == 1
     assert "cannot change framework from 'fastapi' to 'flask'" in result.stderr

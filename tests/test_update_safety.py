@@ -9,13 +9,11 @@ Commands run through the CLI, as a user types them, so the messages are the real
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.git_support import commit_all, git, is_clean, tree_files
-from tests.matrix import ROOT
 from tests.update_support import (
     ANSWERS,
     CURRENT,
@@ -30,6 +28,7 @@ from tests.update_support import (
     generate,
     generate_in_monorepo,
     replace_once,
+    run_framework_guard_after_update,
 )
 
 USER_TEST = "def test_user_added_check() -> None:\n    assert 1 + 1 == 2\n"
@@ -135,13 +134,7 @@ def test_the_after_guard_restores_only_the_project(tmp_path: Path) -> None:
     (project / "gunicorn.conf.py").write_text("new stack\n")
     git(project, "add", "gunicorn.conf.py")
 
-    result = subprocess.run(
-        [sys.executable, ROOT / "hooks" / "check_update.py", ANSWERS, "after"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_framework_guard_after_update(project)
 
     assert result.returncode == 1
     assert "cannot change framework from 'fastapi' to 'flask'" in result.stderr

@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 import copier
 
 from tests.git_support import commit_all, template_repository, tree_files
+from tests.matrix import ROOT
 from tests.render import project_env, render
 
 EARLIER, CURRENT = "1.0.0", "1.1.0"
@@ -188,3 +189,14 @@ def assert_nothing_lost(
     for name, lines in user_lines.items():
         text = after[name].decode()
         assert [line for line in lines if line not in text] == [], f"{name} lost user lines"
+
+
+def run_framework_guard_after_update(project: Path) -> subprocess.CompletedProcess[str]:
+    """The framework guard's after-update stage, as Copier runs it in `project`."""
+    return subprocess.run(
+        [sys.executable, ROOT / "hooks" / "check_update.py", ANSWERS, "after"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
