@@ -48,7 +48,7 @@ def _wrk(url: str, method: str, body: str | None, duration: float, connections: 
         output = subprocess.run(
             [
                 "wrk",
-                "-t2",
+                f"-t{min(2, connections)}",
                 f"-c{connections}",
                 f"-d{duration:g}s",
                 "--latency",

@@ -7,17 +7,45 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints
-from sqlalchemy import Row, TextClause, text
+from sqlalchemy import DateTime, Row, TextClause, Uuid, bindparam, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeEngine
 
 Command = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 _COLUMNS = "id, command, priority, status, created_at, updated_at"
-SELECT_PAGE = text(f"SELECT {_COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o")
-SELECT_ONE = text(f"SELECT {_COLUMNS} FROM tasks WHERE id = :id")
+# Typed parameters and results: the same SQL runs on SQLite, PostgreSQL and MySQL, where a
+# UUID is native, or 32 hex characters.
+_TYPES: dict[str, TypeEngine[Any]] = {
+    "id": Uuid(),
+    "created_at": DateTime(),
+    "updated_at": DateTime(),
+}
+SELECT_PAGE = text(
+    f"SELECT {_COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o"
+).columns(**_TYPES)
+SELECT_ONE = (
+    text(f"SELECT {_COLUMNS} FROM tasks WHERE id = :id")
+    .bindparams(bindparam("id", type_=Uuid()))
+    .columns(**_TYPES)
+)
 COUNT = text("SELECT count(*) FROM tasks")
 INSERT: TextClause = text(
     "INSERT INTO tasks (id, command, priority, status, created_at, updated_at)"
     " VALUES (:id, :command, :priority, 'queued', :now, :now)"
-)
+).bindparams(bindparam("id", type_=Uuid()), bindparam("now", type_=DateTime()))
+# The drivers the generated stacks use, by the plain scheme of DATABASE_URL.
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
+                 "mysql": "mysql+aiomysql"}  # fmt: skip
+SYNC_DRIVERS = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg",
+                "mysql": "mysql+pymysql"}  # fmt: skip
+
+
+def engine_url(url: str, drivers: dict[str, str]) -> str:
+    """DATABASE_URL with the driver the matching generated stack uses."""
+    parsed = make_url(url)
+    return parsed.set(drivername=drivers[parsed.get_backend_name()]).render_as_string(
+        hide_password=False
+    )
 
 
 class TaskIn(BaseModel):
@@ -30,6 +58,6 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
 
 
 def new_task(task: TaskIn) -> dict[str, Any]:
-    """The values of a new task row (naive UTC, as the service stores it in SQLite)."""
+    """The values of a new task row (naive UTC)."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    return {"id": uuid.uuid4().hex, "command": task.command, "priority": task.priority, "now": now}
+    return {"id": uuid.uuid4(), "command": task.command, "priority": task.priority, "now": now}

@@ -13,11 +13,21 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Response
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.reference.common import COUNT, INSERT, SELECT_ONE, SELECT_PAGE, TaskIn, as_dict, new_task
+from bench.reference.common import (
+    ASYNC_DRIVERS,
+    COUNT,
+    INSERT,
+    SELECT_ONE,
+    SELECT_PAGE,
+    TaskIn,
+    as_dict,
+    engine_url,
+    new_task,
+)
 
 
 def create_app() -> FastAPI:
-    engine = create_async_engine(os.environ["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:"))
+    engine = create_async_engine(engine_url(os.environ["DATABASE_URL"], ASYNC_DRIVERS))
     app = FastAPI()
 
     @app.get("/health/live")
@@ -35,7 +45,7 @@ def create_app() -> FastAPI:
     @app.get("/tasks/{task_id}")
     async def get_task(task_id: uuid.UUID) -> dict[str, Any]:
         async with engine.connect() as connection:
-            row = (await connection.execute(SELECT_ONE, {"id": task_id.hex})).first()
+            row = (await connection.execute(SELECT_ONE, {"id": task_id})).first()
         if row is None:
             raise HTTPException(404, "Not Found")
         return as_dict(row)

@@ -14,11 +14,21 @@ from flask import Flask, abort, request
 from pydantic import ValidationError
 from sqlalchemy import create_engine
 
-from bench.reference.common import COUNT, INSERT, SELECT_ONE, SELECT_PAGE, TaskIn, as_dict, new_task
+from bench.reference.common import (
+    COUNT,
+    INSERT,
+    SELECT_ONE,
+    SELECT_PAGE,
+    SYNC_DRIVERS,
+    TaskIn,
+    as_dict,
+    engine_url,
+    new_task,
+)
 
 
 def create_app() -> Flask:
-    engine = create_engine(os.environ["DATABASE_URL"])
+    engine = create_engine(engine_url(os.environ["DATABASE_URL"], SYNC_DRIVERS))
     app = Flask(__name__)
 
     @app.get("/health/live")
@@ -39,7 +49,7 @@ def create_app() -> Flask:
     @app.get("/tasks/<uuid:task_id>")
     def get_task(task_id: uuid.UUID) -> dict[str, Any]:
         with engine.connect() as connection:
-            row = connection.execute(SELECT_ONE, {"id": task_id.hex}).first()
+            row = connection.execute(SELECT_ONE, {"id": task_id}).first()
         if row is None:
             abort(404)
         return as_dict(row)

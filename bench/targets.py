@@ -1,0 +1,177 @@
+"""The four servers a comparison loads: each stack's generated service and its bare reference.
+
+A service is rendered with the user's answers, installed from its own lock, migrated and
+served by `python -m <package>` with its shipped defaults. Its reference is the least code
+doing the same work (bench/reference/) under the same server and worker count. Each target
+gets its own fresh database, migrated with the project's own migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bench.load import LoadResult
+from tests.databases import provisioned
+from tests.matrix import ROOT, default_cell
+from tests.render import install, make, project_env, render
+from tests.served import Server, free_port, stop
+
+LABELS = {"fastapi": "FastAPI", "flask": "Flask"}
+
+
+@dataclass
+class Target:
+    """One server to measure, and what was measured of it."""
+
+    framework: str
+    kind: str  # "service" or "reference"
+    command: list[str]
+    cwd: Path
+    database_url: str
+    env: dict[str, str]
+    lines_of_code: int
+    test_suite_seconds: float | None = None
+    startup_seconds: float = 0.0
+    rss_rest_mib: float = 0.0
+    rss_load_mib: float = 0.0
+    results: dict[str, LoadResult] = field(default_factory=dict)
+    sweep: dict[int, LoadResult] = field(default_factory=dict)
+    latency: dict[float, LoadResult] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{LABELS[self.framework]} {self.kind}"
+
+    @contextmanager
+    def serving(self, database_url: str | None = None) -> Iterator[Server]:
+        """The target's server, on `database_url` (its own by default), until the block ends.
+
+        The time from start to the first answer is recorded as its start-up time.
+        """
+        port = free_port()
+        env = {**self.env, "DATABASE_URL": database_url or self.database_url, "PORT": str(port)}
+        log = (self.cwd.parent / f"{self.label.replace(' ', '-')}.log").open("a")
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [part.format(port=port) for part in self.command],
+            cwd=self.cwd,
+            env=project_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # one process group: stop() reaps every worker
+        )
+        server = Server(process, f"http://127.0.0.1:{port}")
+        try:
+            wait_for_live(server)
+            if database_url is None:
+                self.startup_seconds = time.perf_counter() - started
+            yield server
+        finally:
+            stop(process)
+            log.close()
+
+
+def wait_for_live(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"{server.base_url}: the server exited at start; see its log")
+        try:
+            if server.request("GET", "/health/live").status == 200:
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{server.base_url}: no answer in {timeout:.0f} s")
+
+
+def count_lines(paths: list[Path]) -> int:
+    return sum(len(path.read_text().splitlines()) for path in paths)
+
+
+def reference_command(framework: str, workers: int) -> list[str]:
+    """The bare app under the stack's own server, with the service's defaults ({port} is filled
+    in at start)."""
+    python = sys.executable
+    if framework == "fastapi":
+        return [
+            python, "-m", "uvicorn", "bench.reference.fastapi_app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
+            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+    return [
+        python, "-m", "gunicorn", "bench.reference.flask_app:create_app()",
+        "--bind", "127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "gthread",
+        "--threads", "4", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def migrate(project: Path, database_url: str) -> None:
+    make(project, "migrate", env={"DATABASE_URL": database_url})
+
+
+@contextmanager
+def prepared(
+    framework: str, database: str, workers: int, scratch: Path, *, run_tests: bool = True
+) -> Iterator[tuple[Target, Target]]:
+    """A stack's service and reference, ready to serve, each on a fresh migrated database."""
+    answers = {**default_cell().data, "framework": framework, "database": database}
+    project = render(scratch / framework / "project", answers)
+    install(project)
+    with ExitStack() as stack:
+        urls = []
+        for kind in ("service", "reference", "tests"):
+            name = f"ts_compare_{framework}_{kind}_{os.getpid()}"
+            url = stack.enter_context(provisioned(database, name))
+            urls.append(url or f"sqlite:///{scratch / framework / f'{kind}.db'}")
+        service_url, reference_url, tests_url = urls
+        for url in (service_url, reference_url):
+            migrate(project, url)
+        source = sorted((project / "src").rglob("*.py"))
+        package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
+        service = Target(
+            framework,
+            "service",
+            [str(install(project)), "-m", package],
+            project,
+            service_url,
+            {"WEB_CONCURRENCY": str(workers)},
+            count_lines(source),
+        )
+        reference_files = [ROOT / "bench" / "reference" / f"{framework}_app.py"]
+        reference = Target(
+            framework,
+            "reference",
+            reference_command(framework, workers),
+            ROOT,
+            reference_url,
+            {},
+            count_lines([*reference_files, ROOT / "bench" / "reference" / "common.py"]),
+        )
+        if run_tests:
+            started = time.perf_counter()
+            test_env = {"TEST_DATABASE_URL": tests_url} if database != "sqlite" else {}
+            make(project, "test", env=test_env)
+            service.test_suite_seconds = time.perf_counter() - started
+        yield service, reference
+
+
+def host_and_port(database_url: str) -> tuple[str, int]:
+    url = make_url(database_url)
+    default = {"postgresql": 5432, "mysql": 3306}[url.get_backend_name()]
+    return url.host or "127.0.0.1", int(url.port or default)
+
+
+def through(database_url: str, port: int) -> str:
+    """The same database URL, reached through a proxy on 127.0.0.1:<port>."""
+    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    return url.render_as_string(hide_password=False)

@@ -1,0 +1,44 @@
+"""The comparison command runs end to end and writes its report (a short run: figures only).
+
+How fast either stack is, is never asserted: only that every measurement was taken, each
+scenario answered as it should before it was loaded, and the report has every section.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.compare import SCENARIOS, main
+from tests.databases import require_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compare")]
+
+
+def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
+    require_server("postgresql")
+
+    main(
+        [
+            "--database", "postgresql", "--duration", "0.3", "--connections", "8",
+            "--sweep", "1", "8", "--sweep-duration", "0.2", "--delays", "0", "5",
+            "--output", str(tmp_path),
+        ]
+    )  # fmt: skip
+
+    markdown = (tmp_path / "compare.md").read_text()
+    page = (tmp_path / "compare.html").read_text()
+    for section in ("Throughput", "Concurrency sweep", "I/O-latency sweep", "The claims, checked"):
+        assert f"## {section}" in markdown
+        assert f"<h2>{section}</h2>" in page
+    for scenario in SCENARIOS:
+        row = next(
+            line for line in markdown.splitlines() if line.startswith(f"| {scenario.name} |")
+        )
+        assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \|", row), row
+    assert re.search(r"^\| 5 \| [\d,]+ \(", markdown, flags=re.MULTILINE), "no 5 ms latency row"
+    assert "own test suite, `make test` (s) | " in markdown
+    assert page.count("<svg") == 3
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
