@@ -26,6 +26,10 @@ _LEAKY_ENV = ("DATABASE_URL", "TEST_DATABASE_URL", "ENVIRONMENT", "VIRTUAL_ENV",
 # The template's own virtual environment, which must never be on a project's PATH.
 _TEMPLATE_BIN = Path(sys.executable).parent
 _installed: set[Path] = set()
+# What a project's tools write into it once it is installed and checked: not rendered files.
+TOOL_OUTPUTS = frozenset(
+    {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".coverage"}
+)
 _install_lock = threading.Lock()
 
 
@@ -46,6 +50,15 @@ def render(
             quiet=True,
         )
     return destination
+
+
+def rendered_files(project: Path) -> list[Path]:
+    """The files Copier wrote into `project`, without what git and the tools added since."""
+    return sorted(
+        path
+        for path in project.rglob("*")
+        if path.is_file() and not TOOL_OUTPUTS & set(path.relative_to(project).parts)
+    )
 
 
 def project_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -21,7 +21,7 @@ import yaml
 from tests.conftest import Renders
 from tests.databases import provisioned, require_server
 from tests.matrix import ROOT, Cell, cells, group_id, group_of
-from tests.render import make, run
+from tests.render import make, rendered_files, run
 
 CELLS = [
     pytest.param(cell, id=cell.id, marks=pytest.mark.xdist_group(group_id(cell)))
@@ -36,12 +36,6 @@ def db_name(cell: Cell, purpose: str) -> str:
     return f"ts_{cell['framework']}_{purpose}_{os.getpid()}"
 
 
-def project_files(project: Path) -> list[Path]:
-    return [
-        p for p in project.rglob("*") if p.is_file() and ".git" not in p.relative_to(project).parts
-    ]
-
-
 def is_ci_file(name: str) -> bool:
     return name.startswith(".github/") or name == ".gitlab-ci.yml"
 
@@ -49,11 +43,7 @@ def is_ci_file(name: str) -> bool:
 def tree(project: Path) -> dict[str, bytes]:
     """The files a project was rendered with (not what its tools wrote since)."""
     return {
-        path.relative_to(project).as_posix(): path.read_bytes()
-        for path in project_files(project)
-        if not path.relative_to(project).parts[0].startswith((".venv", ".mypy_cache"))
-        and "__pycache__" not in path.parts
-        and path.name != ".coverage"
+        path.relative_to(project).as_posix(): path.read_bytes() for path in rendered_files(project)
     }
 
 
@@ -92,7 +82,7 @@ def test_renders_clean(renders: Renders, cell: Cell) -> None:
     """No Jinja left in names or contents; nothing of the template repository copied."""
     project = renders.get(cell)
 
-    for path in project_files(project):
+    for path in rendered_files(project):
         relative = path.relative_to(project).as_posix()
         assert not JINJA_LEFTOVER.search(relative), relative
         if path.suffix == ".mako":

@@ -21,7 +21,7 @@ BAD_ANSWERS = [
     pytest.param("project_name", "9 lives", "project_name must start with a letter", id="name"),
     pytest.param("project_slug", "Bad Slug", "project_slug must be lowercase", id="slug"),
     pytest.param("package_name", "fastapi", 'package_name "fastapi" would shadow', id="package"),
-    pytest.param("author_email", "jane", "author_email must be an email address", id="email"),
+    pytest.param("author_email", "jane", "author_email must be an ASCII email address", id="email"),
     pytest.param("database", "oracle", "Invalid choice for 'database'", id="database"),
     pytest.param("framework", "django", "Invalid choice for 'framework'", id="framework"),
 ]

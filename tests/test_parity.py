@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import Renders
 from tests.databases import provisioned, require_server
 from tests.matrix import Cell
-from tests.render import install, project_env
+from tests.render import install, project_env, rendered_files
 
 FRAMEWORKS = ("fastapi", "flask")
 DATABASES = ("sqlite", "postgresql", "mysql")
@@ -187,7 +187,10 @@ def test_openapi_documents_match(played: Played, database: str) -> None:
 @group("sqlite")
 def test_trees_differ_only_in_the_web_layer(renders: Renders) -> None:
     trees = {framework: renders.get(cell(framework, "sqlite")) for framework in FRAMEWORKS}
-    files = {framework: project_files(project) for framework, project in trees.items()}
+    files = {
+        framework: {path.relative_to(project).as_posix() for path in rendered_files(project)}
+        for framework, project in trees.items()
+    }
 
     for framework, other in (("fastapi", "flask"), ("flask", "fastapi")):
         assert files[framework] - files[other] == ONLY_IN[framework], framework
@@ -201,12 +204,3 @@ def test_trees_differ_only_in_the_web_layer(renders: Renders) -> None:
         f"differ but not listed: {sorted(changed - DIFFERENT_CONTENT)}; "
         f"listed but identical: {sorted(DIFFERENT_CONTENT - changed)}"
     )
-
-
-def project_files(project: Path) -> set[str]:
-    return {
-        path.relative_to(project).as_posix()
-        for path in project.rglob("*")
-        if path.is_file()
-        and not {".git", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(path.parts)
-    }
