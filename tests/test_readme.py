@@ -217,3 +217,25 @@ def test_make_dev_migrates_first_and_revision_needs_a_message(
     assert revision.returncode != 0
     assert 'make revision needs a message: make revision m="add a column"' in revision.stderr
     assert not list((project / "migrations" / "versions").glob("*_.py"))
+
+
+@pytest.mark.parametrize(("framework", "database"), [("fastapi", "postgresql"), ("flask", "mysql")])
+def test_a_refused_database_is_one_line_that_says_what_to_do(
+    tmp_path: Path, framework: str, database: str
+) -> None:
+    """Before the README's set-up: `make migrate` names the problem and the fix, no traceback."""
+    require_server(database)
+    name = f"nobody_{os.getpid()}"
+    data = {**default_cell().data, "framework": framework, "database": database}
+    project = render(tmp_path / "project", {**data, "project_name": name.replace("_", " ")})
+    shutil.copy(project / ".env.example", project / ".env")
+    install(project)
+
+    refused = make(project, "migrate", check=False)
+
+    message = [line for line in refused.stderr.splitlines() if not line.startswith("make:")]
+    assert refused.returncode != 0
+    assert len(message) == 1, refused.stderr
+    assert message[0].startswith(f"cannot use the database {database}://{name}:***@localhost")
+    assert "(README: Database), or set DATABASE_URL in .env" in message[0]
+    assert "Traceback" not in refused.stdout + refused.stderr
