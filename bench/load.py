@@ -50,7 +50,7 @@ def _wrk(url: str, method: str, body: str | None, duration: float, connections: 
                 "wrk",
                 f"-t{min(2, connections)}",
                 f"-c{connections}",
-                f"-d{duration:g}s",
+                f"-d{max(1, round(duration))}s",  # wrk counts whole seconds
                 "--latency",
                 "-s",
                 str(lua),

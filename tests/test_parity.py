@@ -52,6 +52,7 @@ DIFFERENT_CONTENT = {
     "Makefile",
     "README.md",
     "pyproject.toml",
+    "uv.lock",  # each stack's own dependencies
     "migrations/env.py",
     f"src/{PACKAGE}/app.py",
     f"src/{PACKAGE}/database.py",
