@@ -218,5 +218,5 @@ def project_files(project: Path) -> set[str]:
         path.relative_to(project).as_posix()
         for path in project.rglob("*")
         if path.is_file()
-        and not {".git", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(path.parts)
+        and not {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache"} & set(path.parts)
     }
