@@ -63,6 +63,13 @@ class DelayProxy:
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        # Close every connection still pumping, then the loop itself: a loop left open
+        # keeps its sockets, which Python reports as unclosed at exit.
+        pumps = asyncio.all_tasks(self._loop)
+        for pump in pumps:
+            pump.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pumps, return_exceptions=True))
+        self._loop.close()
 
     @contextmanager
     def running(self) -> Iterator[DelayProxy]:

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import Renders
 from tests.matrix import ROOT, Cell, axes, default_cell, questions
+from tests.render import rendered_files
 
 FRAMEWORKS = axes()["framework"]
 # copier.yml labels each choice "<Framework> (<sync or async>, <Server>)".
@@ -37,8 +38,7 @@ def names_of(framework: str) -> set[str]:
 def project_texts(project: Path) -> dict[str, str]:
     return {
         path.relative_to(project).as_posix(): path.read_text(errors="replace")
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(project).parts
+        for path in rendered_files(project)
     }
 
 
