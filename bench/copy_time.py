@@ -2,8 +2,8 @@
 
 Prints figures; never fails on time. Usage:
 
-    uv run python bench/copy_time.py            # copy time only (median of 7 runs)
-    uv run python bench/copy_time.py --matrix   # plus the wall time of tests/test_matrix.py
+    uv run python -m bench.copy_time            # copy time only (median of 7 runs)
+    uv run python -m bench.copy_time --matrix   # plus the wall time of tests/test_matrix.py
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.matrix import ROOT, cells
 

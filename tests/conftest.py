@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.matrix import Cell
-from tests.render import render
+from tests.render import Renders
 
 _STARTED = time.monotonic()
-
-
-class Renders:
-    """Renders cells on demand into one folder and remembers them for the run."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._done: dict[str, Path] = {}
-
-    def get(self, cell: Cell) -> Path:
-        if cell.id not in self._done:
-            self._done[cell.id] = render(self.root / cell.id / "project", cell.data)
-        return self._done[cell.id]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import copier
 
-from tests.matrix import ROOT
+from tests.matrix import ROOT, Cell
 
 # Variables of this machine that would change what a generated project sees.
 _LEAKY_ENV = ("DATABASE_URL", "TEST_DATABASE_URL", "ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH")
@@ -143,3 +143,16 @@ def run_template_tool(*args: str) -> subprocess.CompletedProcess[str]:
     if result.returncode != 0:
         raise AssertionError(f"`{' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+class Renders:
+    """Renders cells on demand into one folder and remembers them for the run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._done: dict[str, Path] = {}
+
+    def get(self, cell: Cell) -> Path:
+        if cell.id not in self._done:
+            self._done[cell.id] = render(self.root / cell.id / "project", cell.data)
+        return self._done[cell.id]

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Renders
 from tests.databases import provisioned, require_server
 from tests.hostile_corpus import CASES, MAX_BODY_SIZE, TASK, Case
 from tests.raw_http import Exchange, exchange
-from tests.render import install, run_tool
+from tests.render import Renders, install, run_tool
 from tests.served import Server, serving
 from tests.test_parity import DATABASES, FRAMEWORKS, cell, group
 

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Renders
 from tests.databases import provisioned, require_server
 from tests.matrix import ROOT, Cell, cells, group_id, group_of
-from tests.render import make, rendered_files, run
+from tests.render import Renders, make, rendered_files, run
 
 CELLS = [
     pytest.param(cell, id=cell.id, marks=pytest.mark.xdist_group(group_id(cell)))

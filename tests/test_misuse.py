@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.answers import BAD_ANSWERS
 from tests.git_support import commit_all, is_clean, tree_files
+from tests.matrix import axes
 from tests.update_support import (
     CURRENT,
     build_template,
@@ -17,17 +19,8 @@ from tests.update_support import (
     run_framework_guard_after_update,
 )
 
-BAD_ANSWERS = [
-    pytest.param("project_name", "9 lives", "project_name must start with a letter", id="name"),
-    pytest.param("project_slug", "Bad Slug", "project_slug must be lowercase", id="slug"),
-    pytest.param("package_name", "fastapi", 'package_name "fastapi" would shadow', id="package"),
-    pytest.param("author_email", "jane", "author_email must be an ASCII email address", id="email"),
-    pytest.param("database", "oracle", "Invalid choice for 'database'", id="database"),
-    pytest.param("framework", "django", "Invalid choice for 'framework'", id="framework"),
-]
-
-
-CHOICES = {"database": ["sqlite", "postgresql", "mysql"], "framework": ["fastapi", "flask"]}
+BAD = [pytest.param(bad.question, bad.answer, bad.message, id=bad.id) for bad in BAD_ANSWERS]
+CHOICES = axes()
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +28,7 @@ def misuse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_template(tmp_path_factory.mktemp("template"))
 
 
-@pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
+@pytest.mark.parametrize(("question", "answer", "message"), BAD)
 def test_copier_refuses_a_bad_answer_by_name(
     misuse_template: Path, tmp_path: Path, question: str, answer: str, message: str
 ) -> None:
@@ -49,7 +42,7 @@ def test_copier_refuses_a_bad_answer_by_name(
     assert not (tmp_path / "project").exists()
 
 
-@pytest.mark.parametrize(("question", "answer", "message"), BAD_ANSWERS)
+@pytest.mark.parametrize(("question", "answer", "message"), BAD)
 def test_cookiecutter_shows_copiers_refusal(
     misuse_template: Path, tmp_path: Path, question: str, answer: str, message: str
 ) -> None:

@@ -18,13 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Renders
 from tests.databases import provisioned, require_server
-from tests.matrix import ROOT, Cell
-from tests.render import install, project_env, rendered_files
+from tests.matrix import ROOT, Cell, axes
+from tests.render import Renders, install, project_env, rendered_files
 
-FRAMEWORKS = ("fastapi", "flask")
-DATABASES = ("sqlite", "postgresql", "mysql")
+FRAMEWORKS = tuple(axes()["framework"])
+DATABASES = tuple(axes()["database"])
 CONTRACT = Path(__file__).with_name("parity_contract.py")
 PACKAGE = "my_service"  # the default answers' package name
 

@@ -7,38 +7,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.answers import BAD_ANSWERS, BadAnswer
 from tests.render import render, run_tool
 
 pytestmark = pytest.mark.xdist_group("questions")
 
 
-@pytest.mark.parametrize(
-    ("data", "question"),
-    [
-        ({"project_name": ""}, "project_name"),
-        ({"project_name": "1st service"}, "project_name"),
-        ({"project_slug": "My Bad Slug!"}, "project_slug"),
-        ({"project_slug": "double--dash"}, "project_slug"),
-        ({"package_name": "my-package"}, "package_name"),
-        ({"package_name": "import"}, "package_name"),
-        ({"package_name": "fastapi"}, "package_name"),
-        ({"author_email": "nope"}, "author_email"),
-        ({"author_email": "zoë@example.com"}, "author_email"),  # hatchling refuses it
-        ({"author_name": "Jane\tDoe"}, "author_name"),
-        ({"description": "two\nlines"}, "description"),
-        ({"database": "oracle"}, "database"),
-        ({"framework": "django"}, "framework"),
-        ({"ci": "jenkins"}, "ci"),
-    ],
-    ids=lambda value: next(iter(value)) if isinstance(value, dict) else value,
-)
-def test_bad_answers_are_refused_naming_the_question(
-    tmp_path: Path, data: dict[str, str], question: str
-) -> None:
-    with pytest.raises(ValueError, match=f"'{question}'") as refused:
-        render(tmp_path / "project", data)
+@pytest.mark.parametrize("bad", [pytest.param(bad, id=bad.id) for bad in BAD_ANSWERS])
+def test_bad_answers_are_refused_naming_the_question(tmp_path: Path, bad: BadAnswer) -> None:
+    with pytest.raises(ValueError, match=f"'{bad.question}'") as refused:
+        render(tmp_path / "project", {bad.question: bad.answer})
 
-    assert question in str(refused.value)
+    assert bad.message in str(refused.value)
     assert not (tmp_path / "project" / "pyproject.toml").exists()
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Renders
 from tests.matrix import ROOT, Cell, axes, default_cell, questions
-from tests.render import rendered_files
+from tests.render import Renders, rendered_files
 
 FRAMEWORKS = axes()["framework"]
 # copier.yml labels each choice "<Framework> (<sync or async>, <Server>)".
