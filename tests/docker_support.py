@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.databases import in_ci
+from tests.render import checked
 
 # Proxy settings are predefined build arguments of Docker: passed on only when set here.
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy")
@@ -43,21 +44,7 @@ class Engine:
         self, *args: str, timeout: float = 300, check: bool = True, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
         """`docker ARGS`; with check, an AssertionError carrying its output on failure."""
-        result = subprocess.run(
-            [self.cli, *args],
-            env=self.env(),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"`docker {' '.join(args)}` failed (exit {result.returncode}):\n"
-                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-            )
-        return result
+        return checked([self.cli, *args], cwd=cwd, env=self.env(), timeout=timeout, check=check)
 
     def build_args(self) -> list[str]:
         return [f"--build-arg={name}" for name in _PROXY_VARIABLES if name in os.environ]

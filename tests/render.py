@@ -80,6 +80,27 @@ def project_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def checked(
+    command: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing its output; with check, fail with that output."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and result.returncode != 0:
+        where = f" in {cwd}" if cwd else ""
+        raise AssertionError(
+            f"`{' '.join(command)}` failed{where} (exit {result.returncode}):\n"
+            f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
 def run(
     project: Path,
     command: list[str],
@@ -89,21 +110,7 @@ def run(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command in a project, with the user's environment; fail with its output."""
-    result = subprocess.run(
-        command,
-        cwd=project,
-        env=project_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"`{' '.join(command)}` failed in {project} (exit {result.returncode}):\n"
-            f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-        )
-    return result
+    return checked(command, cwd=project, env=project_env(env), timeout=timeout, check=check)
 
 
 def make(
@@ -137,12 +144,7 @@ def run_tool(
 
 def run_template_tool(*args: str) -> subprocess.CompletedProcess[str]:
     """`python -m <tool> ...` of the template's own environment, in the template repository."""
-    result = subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"`{' '.join(args)}` failed:\n{result.stdout}\n{result.stderr}")
-    return result
+    return checked([sys.executable, "-m", *args], cwd=ROOT)
 
 
 class Renders:
