@@ -27,7 +27,10 @@ from tests.test_parity import DATABASES, FRAMEWORKS, cell, group
 
 pytestmark = pytest.mark.slow
 
-TASK_KEYS = {"id", "command", "priority", "status", "created_at", "updated_at"}
+TASK_KEYS = {
+    *("id", "command", "priority", "status", "created_at", "updated_at", "payload"),
+    *("attempts", "run_after", "lease_expires_at", "result", "error"),
+}
 PAGE_KEYS = {"items", "total", "limit", "offset"}
 MAX_REPORTED_ERRORS = 50
 
