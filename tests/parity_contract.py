@@ -96,6 +96,31 @@ STEPS = [
     Step("patch-missing", "PATCH", f"/tasks/{MISSING_ID}", json={"status": "running"}),
     Step("patch-malformed", "PATCH", "/tasks/{b}", content=b"{", headers=JSON),
     Step("patch-too-large", "PATCH", "/tasks/{b}", json={"priority": "x" * 2048}),
+    Step("d", "POST", "/tasks", json={"command": "digest", "payload": {"text": "x"}}),
+    Step("cancel", "POST", "/tasks/{d}/cancel"),
+    Step("cancel-again", "POST", "/tasks/{d}/cancel"),
+    Step("retry-cancelled", "POST", "/tasks/{d}/retry"),
+    Step("retry-failed", "POST", "/tasks/{c}/retry"),
+    Step("cancel-missing", "POST", f"/tasks/{MISSING_ID}/cancel"),
+    Step("retry-bad-id", "POST", "/tasks/not-a-uuid/retry"),
+    Step("list-cancelled", "GET", "/tasks", params={"status": "cancelled"}),
+    Step("list-min-attempts", "GET", "/tasks", params={"min_attempts": 1}),
+    Step("list-min-attempts-huge", "GET", "/tasks", params={"min_attempts": 2**31}),
+    Step("create-bad-payload", "POST", "/tasks", json={"command": "digest", "payload": [1]}),
+    Step("e", "POST", "/tasks", json={"command": "digest"}, headers={"Idempotency-Key": "k-1"}),
+    Step(
+        "replay", "POST", "/tasks", json={"command": "digest"}, headers={"Idempotency-Key": "k-1"}
+    ),
+    Step(
+        "reuse-key",
+        "POST",
+        "/tasks",
+        json={"command": "digest --other"},
+        headers={"Idempotency-Key": "k-1"},
+    ),
+    Step(
+        "bad-key", "POST", "/tasks", json={"command": "digest"}, headers={"Idempotency-Key": "a b"}
+    ),
     Step("delete", "DELETE", "/tasks/{c}"),
     Step("delete-again", "DELETE", "/tasks/{c}"),
     Step("delete-bad-id", "DELETE", "/tasks/not-a-uuid"),

@@ -190,7 +190,7 @@ def test_openapi_documents_match(played: Played, database: str) -> None:
     assert documents["fastapi"] == documents["flask"], readable_diff(
         documents["fastapi"], documents["flask"]
     )
-    assert len(documents["fastapi"]["paths"]) == 4
+    assert len(documents["fastapi"]["paths"]) == 6
 
 
 @group("sqlite")
