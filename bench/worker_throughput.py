@@ -31,7 +31,8 @@ from tests.matrix import default_cell
 from tests.render import install, make, project_env, render
 
 PACKAGE = "my_service"
-WORKER_ENV = {"WORKER_POLL_INTERVAL": "0.05", "LOG_LEVEL": "WARNING"}
+# The shipped defaults but a shorter poll; INFO logs (one line per claim and per finish).
+WORKER_ENV = {"WORKER_POLL_INTERVAL": "0.05", "LOG_LEVEL": "INFO"}
 PATIENCE_SECONDS = 600  # a run slower than this is reported as unfinished
 
 
@@ -43,7 +44,7 @@ def queue_tasks(url: str, count: int) -> None:
         for n in range(count)
     ]
     with psycopg.connect(url, autocommit=False) as connection:
-        connection.execute("DELETE FROM tasks")
+        connection.execute("DELETE FROM tasks")  # the previous run's
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO tasks (id, command, payload, priority, priority_rank, status,"
@@ -60,13 +61,17 @@ def done_count(url: str) -> int:
 
 
 def measure(python: Path, project: Path, url: str, tasks: int, workers: int) -> float | None:
-    """Seconds for `workers` processes to finish `tasks` tasks; None past the patience."""
-    queue_tasks(url, tasks)
+    """Seconds for `workers` processes to finish `tasks` tasks; None past the patience.
+
+    The workers start on an empty queue; the clock starts when the tasks are committed,
+    all at once, so that start-up is not measured.
+    """
     env = project_env({"DATABASE_URL": url, **WORKER_ENV})
     with ExitStack() as stack:
-        processes = []
+        logs, processes = [], []
         for _ in range(workers):
-            log = stack.enter_context(tempfile.TemporaryFile("w+"))
+            log = stack.enter_context(tempfile.NamedTemporaryFile("w+", suffix=".log"))
+            logs.append(Path(log.name))
             processes.append(
                 subprocess.Popen(
                     [str(python), "-m", PACKAGE, "worker"],
@@ -76,6 +81,11 @@ def measure(python: Path, project: Path, url: str, tasks: int, workers: int) -> 
                     stderr=subprocess.STDOUT,
                 )
             )
+        while not all("worker started" in log.read_text() for log in logs):
+            if any(process.poll() is not None for process in processes):
+                raise SystemExit("a worker exited at start:\n" + logs[0].read_text()[-2000:])
+            time.sleep(0.1)
+        queue_tasks(url, tasks)
         started = time.monotonic()
         finished: float | None = None
         while time.monotonic() - started < PATIENCE_SECONDS:

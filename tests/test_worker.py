@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from bench.worker_throughput import measure
 from tests.databases import provisioned
 from tests.render import Renders, install, project_env, run_tool
 from tests.served import Server, serving
@@ -223,3 +224,15 @@ def test_workers_finish_every_task_exactly_once(
         f"SIGKILLed at {killed_at:.1f} s holding task {slow['id']}: retried after its lease "
         f"expired, done on attempt {after['attempts']}",
     )
+
+
+def test_the_throughput_benchmark_runs(renders: Renders, record_property: Any) -> None:
+    """A short run of bench.worker_throughput's measurement: it finishes and prints figures."""
+    project = renders.get(cell("flask", "postgresql"))
+    python = install(project)
+    with provisioned("postgresql", f"ts_worker_bench_smoke_{os.getpid()}") as url:
+        assert url is not None
+        run_tool(project, "alembic", "upgrade", "head", env={"DATABASE_URL": url})
+        seconds = measure(python, project, url, tasks=50, workers=2)
+    assert seconds is not None, "the benchmark's workers did not finish 50 tasks"
+    record_property("figure", f"bench smoke: 50 tasks by 2 workers in {seconds:.1f} s")
