@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -39,10 +39,13 @@ PATIENCE_SECONDS = 600  # a run slower than this is reported as unfinished
 def queue_tasks(url: str, count: int) -> None:
     """`count` queued digest tasks, inserted in one transaction, oldest first."""
     now = datetime.now(UTC)
-    rows = [
-        (uuid.uuid4(), f"digest #{n}", json.dumps({"text": str(n)}), now, now, now)
-        for n in range(count)
-    ]
+    # One microsecond apart, as tasks queued one by one are: the claim's index gives the order.
+    rows = []
+    for n in range(count):
+        created = now + timedelta(microseconds=n)
+        rows.append(
+            (uuid.uuid4(), f"digest #{n}", json.dumps({"text": str(n)}), now, created, created)
+        )
     with psycopg.connect(url, autocommit=False) as connection:
         connection.execute("DELETE FROM tasks")  # the previous run's
         with connection.cursor() as cursor:
