@@ -128,9 +128,10 @@ def normalize(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-def readable_diff(fastapi: Any, flask: Any) -> str:
-    left = json.dumps(fastapi, indent=1, sort_keys=True).splitlines()
-    right = json.dumps(flask, indent=1, sort_keys=True).splitlines()
+def readable_diff(fastapi: Any, flask: Any, *, sort_keys: bool = True) -> str:
+    """A unified diff of two JSON values; without sort_keys, key order shows too."""
+    left = json.dumps(fastapi, indent=1, sort_keys=sort_keys).splitlines()
+    right = json.dumps(flask, indent=1, sort_keys=sort_keys).splitlines()
     return "\n".join(difflib.unified_diff(left, right, "fastapi", "flask", lineterm="", n=4))
 
 
