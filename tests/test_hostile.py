@@ -98,6 +98,8 @@ def test_hostile_request_gets_its_documented_answer(
         assert reply.status == case.status, f"{framework}: {reply.status} {reply.body[:300]!r}"
         if case.shape not in ("empty", "server"):
             assert reply.headers.get("content-type") == "application/json", framework
+        if case.allow is not None:
+            assert reply.headers.get("allow") == case.allow, framework
         document = check_shape(case, reply.body)
         # Usable for the next request, or closed after saying so.
         assert played.still_usable or (played.announced_close and played.closed), (
