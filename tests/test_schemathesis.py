@@ -11,6 +11,7 @@ each stack is rendered and installed once per database.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.slow
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The same limit as the hostile corpus: bodies over it are part of what is generated.
 MAX_BODY_SIZE = 131072
+# The stateful phase's summary line: how many links it followed of those it found.
+LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
 
 
 @pytest.fixture(scope="session")
@@ -94,10 +97,12 @@ def test_schemathesis_finds_nothing(
 
     cases = report["test_cases"]
     warnings = {name: found for name, found in report["warnings"].items() if found}
+    links = LINKS.search(report["output"])
+    covered, total = (int(links[1]), int(links[2])) if links else (0, 0)
     figure = (
         f"{framework}/{database}: {cases['generated']} cases, "
-        f"{report['operations']['tested']} operations, {cases['with_failures']} failing, "
-        f"{report['running_time']:.1f} s"
+        f"{report['operations']['tested']} operations, {covered}/{total} links followed, "
+        f"{cases['with_failures']} failing, {report['running_time']:.1f} s"
     )
     record_property("figure", figure)
     print(figure)
@@ -106,6 +111,9 @@ def test_schemathesis_finds_nothing(
     assert not report["errors"], report["errors"]
     assert not warnings, warnings
     assert report["operations"]["tested"] == report["operations"]["total"] == 7
+    # The stateful phase chained operations: create, then get, update and delete the task.
+    assert total > 0, report["output"][-3000:]
+    assert covered == total, report["output"][-3000:]
     assert all(phase["status"] == "success" for phase in report["phases"].values()), report[
         "phases"
     ]
