@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 MAX_BODY_SIZE = 131072  # the servers of the run are started with this MAX_BODY_SIZE
 TASK = "{task}"
+ITEM_METHODS = "GET, HEAD, PATCH, DELETE"  # what /tasks/{id} serves
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Case:
     # bodies; "empty": no body; "server": answered by the HTTP server before the app (the
     # README says which), so only the status and the connection are checked.
     shape: str = "error"
+    # The Allow header a 405 must carry: exactly the methods the path serves.
+    allow: str | None = None
 
 
 def request(
@@ -130,8 +133,16 @@ CASES = [
     Case("double-slash", request("GET", "//tasks"), 404),
     Case("double-slash-inside", request("GET", f"/tasks//{TASK}"), 404),
     Case("trailing-slash", request("GET", "/tasks/"), 404),
-    Case("post-asset", request("POST", "/docs-assets/swagger-ui.css"), 405),
-    Case("put-task", request("PUT", f"/tasks/{TASK}", b"{}"), 405),
+    Case("head-health", request("HEAD", "/health/live"), 200, "empty"),
+    Case("post-asset", request("POST", "/docs-assets/swagger-ui.css"), 405, allow="GET, HEAD"),
+    Case("put-task", request("PUT", f"/tasks/{TASK}", b"{}"), 405, allow=ITEM_METHODS),
+    # The methods Schemathesis tries where no operation is (tests/schemathesis.toml).
+    Case("options-tasks", request("OPTIONS", "/tasks"), 405, allow="GET, HEAD, POST"),
+    Case("trace-tasks", request("TRACE", "/tasks"), 405, allow="GET, HEAD, POST"),
+    Case("options-task", request("OPTIONS", f"/tasks/{TASK}"), 405, allow=ITEM_METHODS),
+    Case("post-task", request("POST", f"/tasks/{TASK}", b"{}"), 405, allow=ITEM_METHODS),
+    Case("delete-health", request("DELETE", "/health/ready"), 405, allow="GET, HEAD"),
+    Case("post-openapi", request("POST", "/openapi.json", b"{}"), 405, allow="GET, HEAD"),
     Case("bad-uuid", request("GET", "/tasks/%ED%A0%80"), 422, "invalid"),
     Case(
         "patch-nul-status",

@@ -11,13 +11,15 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.render import project_env
+from tests.databases import provisioned
+from tests.matrix import Cell
+from tests.render import Renders, install, project_env, run_tool
 
 
 def free_port() -> int:
@@ -168,3 +170,49 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def stack_cell(framework: str, database: str) -> Cell:
+    """The matrix cell of a stack on a database, with the other answers at their defaults."""
+    return Cell((("framework", framework), ("database", database), ("ci", "github")))
+
+
+class Stacks:
+    """Both stacks served on each database, started on first use and stopped with `exits`.
+
+    Each user (`purpose`) gets servers and databases of its own, so what one writes cannot
+    change what another reads; the rendered projects and their installs are shared.
+    """
+
+    def __init__(
+        self, renders: Renders, exits: ExitStack, purpose: str, env: Mapping[str, str]
+    ) -> None:
+        self.renders = renders
+        self.exits = exits
+        self.purpose = purpose
+        self.env = dict(env)
+        self._served: dict[tuple[str, str], tuple[Server, str]] = {}
+
+    def get(self, framework: str, database: str) -> tuple[Server, str]:
+        """The running server of a stack and the id of a task it holds."""
+        key = (framework, database)
+        if key not in self._served:
+            self._served[key] = self._serve(framework, database)
+        return self._served[key]
+
+    def _serve(self, framework: str, database: str) -> tuple[Server, str]:
+        project = self.renders.get(stack_cell(framework, database))
+        # The pid keeps two runs on one machine (two engineers, CI) out of each other's way.
+        name = f"ts_{self.purpose}_{framework}_{database}_{os.getpid()}"
+        url = self.exits.enter_context(provisioned(database, name))
+        env = {
+            **self.env,
+            "DATABASE_URL": url or f"sqlite:///{project.parent / f'{self.purpose}.db'}",
+            "WEB_CONCURRENCY": "1",
+        }
+        python = install(project)
+        run_tool(project, "alembic", "upgrade", "head", env=env)
+        log = project.parent / f"{self.purpose}-server.log"
+        server = self.exits.enter_context(serving(python, project, env, log))
+        task = server.request("POST", "/tasks", {"command": "target"}).json()["id"]
+        return server, str(task)

@@ -11,19 +11,18 @@ group, so each stack is rendered and installed once per database.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
-from tests.databases import provisioned, require_server
+from tests.databases import require_server
 from tests.hostile_corpus import CASES, MAX_BODY_SIZE, TASK, Case
 from tests.raw_http import Exchange, exchange
-from tests.render import Renders, install, run_tool
-from tests.served import Server, serving
-from tests.test_parity import DATABASES, FRAMEWORKS, cell, group
+from tests.render import Renders
+from tests.served import Server, Stacks
+from tests.test_parity import DATABASES, FRAMEWORKS, group
 
 pytestmark = pytest.mark.slow
 
@@ -35,42 +34,10 @@ PAGE_KEYS = {"items", "total", "limit", "offset"}
 MAX_REPORTED_ERRORS = 50
 
 
-class Stacks:
-    """Both stacks served on each database, started on first use and stopped at the end."""
-
-    def __init__(self, renders: Renders, exits: ExitStack) -> None:
-        self.renders = renders
-        self.exits = exits
-        self._served: dict[tuple[str, str], tuple[Server, str]] = {}
-
-    def get(self, framework: str, database: str) -> tuple[Server, str]:
-        """The running server of a stack and the id of a task it holds."""
-        key = (framework, database)
-        if key not in self._served:
-            self._served[key] = self._serve(framework, database)
-        return self._served[key]
-
-    def _serve(self, framework: str, database: str) -> tuple[Server, str]:
-        project = self.renders.get(cell(framework, database))
-        name = f"ts_hostile_{framework}_{database}_{os.getpid()}"
-        url = self.exits.enter_context(provisioned(database, name))
-        env = {
-            "DATABASE_URL": url or f"sqlite:///{project.parent / 'hostile.db'}",
-            "MAX_BODY_SIZE": str(MAX_BODY_SIZE),
-            "WEB_CONCURRENCY": "1",
-        }
-        python = install(project)
-        run_tool(project, "alembic", "upgrade", "head", env=env)
-        log = project.parent / "hostile-server.log"
-        server = self.exits.enter_context(serving(python, project, env, log))
-        task = server.request("POST", "/tasks", {"command": "target"}).json()["id"]
-        return server, str(task)
-
-
 @pytest.fixture(scope="session")
 def stacks(renders: Renders) -> Iterator[Stacks]:
     with ExitStack() as exits:
-        yield Stacks(renders, exits)
+        yield Stacks(renders, exits, "hostile", {"MAX_BODY_SIZE": str(MAX_BODY_SIZE)})
 
 
 def play(server: Server, task: str, case: Case) -> Exchange:
@@ -134,6 +101,8 @@ def test_hostile_request_gets_its_documented_answer(
         assert reply.status == case.status, f"{framework}: {reply.status} {reply.body[:300]!r}"
         if case.shape not in ("empty", "server"):
             assert reply.headers.get("content-type") == "application/json", framework
+        if case.allow is not None:
+            assert reply.headers.get("allow") == case.allow, framework
         document = check_shape(case, reply.body)
         # Usable for the next request, or closed after saying so.
         assert played.still_usable or (played.announced_close and played.closed), (
