@@ -32,6 +32,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The same limit as the hostile corpus: bodies over it are part of what is generated.
 MAX_BODY_SIZE = 131072
 # The stateful phase's summary line: how many links it followed of those it found.
+# The operation whose only warning may be missing test data (see schemathesis.toml).
+RETRY = "POST /tasks/{task_id}/retry"
 LINKS = re.compile(r"API Links:\s+(\d+) covered / \d+ selected / (\d+) total")
 
 
@@ -94,9 +96,14 @@ def test_schemathesis_finds_nothing(
     server, _task = fuzzed.get(framework, database)
 
     report = run_schemathesis(server.base_url, tmp_path)
+    document = server.request("GET", "/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
 
     cases = report["test_cases"]
     warnings = {name: found for name, found in report["warnings"].items() if found}
+    # The one allowed warning (see schemathesis.toml): retry's 200 needs a failed task.
+    if warnings.get("missing_test_data") == [RETRY]:
+        del warnings["missing_test_data"]
     links = LINKS.search(report["output"])
     covered, total = (int(links[1]), int(links[2])) if links else (0, 0)
     figure = (
@@ -110,10 +117,15 @@ def test_schemathesis_finds_nothing(
     assert cases["with_failures"] == 0
     assert not report["errors"], report["errors"]
     assert not warnings, warnings
-    assert report["operations"]["tested"] == report["operations"]["total"] == 7
+    assert report["operations"]["tested"] == report["operations"]["total"] == operations
     # The stateful phase chained operations: create, then get, update and delete the task.
     assert total > 0, report["output"][-3000:]
-    assert covered == total, report["output"][-3000:]
+    # Every link but those out of retry's 200, which no chain reaches (see schemathesis.toml):
+    # at most one to each operation that takes a task_id.
+    out_of_retry = sum(
+        len(methods) for path, methods in document["paths"].items() if "{task_id}" in path
+    )
+    assert covered >= total - out_of_retry, report["output"][-3000:]
     assert all(phase["status"] == "success" for phase in report["phases"].values()), report[
         "phases"
     ]
