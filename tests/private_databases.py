@@ -82,7 +82,9 @@ class PrivateServer:
         return [main, *(int(pid) for pid in children)]
 
     def main_pid(self) -> int | None:
-        pid_file = self.root / ("data/postmaster.pid" if self.kind == "postgresql" else "mariadb.pid")
+        pid_file = self.root / (
+            "data/postmaster.pid" if self.kind == "postgresql" else "mariadb.pid"
+        )
         try:
             return int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):
@@ -100,31 +102,53 @@ class PrivateServer:
     # --- lifecycle -------------------------------------------------------------------
     def ping(self) -> None:
         if self.kind == "postgresql":
-            psycopg.connect(host=HOST, port=self.port, user="postgres", dbname="postgres",
-                            connect_timeout=2).close()
+            psycopg.connect(
+                host=HOST, port=self.port, user="postgres", dbname="postgres", connect_timeout=2
+            ).close()
         else:
-            pymysql.connect(host=HOST, port=self.port, user="root", password="",
-                            connect_timeout=2).close()
+            pymysql.connect(
+                host=HOST, port=self.port, user="root", password="", connect_timeout=2
+            ).close()
 
     def start(self) -> float:
         """Start the server; seconds until it accepts a session."""
         if self.kind == "postgresql":
             subprocess.run(
-                _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-l",
-                              str(self.root / "server.log"), "-o",
-                              f"-p {self.port} -k {self.root} -c listen_addresses={HOST}",
-                              "start"]),
-                check=True, capture_output=True,
+                _as_postgres(
+                    [
+                        str(self.bin / "pg_ctl"),
+                        "-D",
+                        str(self.root / "data"),
+                        "-l",
+                        str(self.root / "server.log"),
+                        "-o",
+                        f"-p {self.port} -k {self.root} -c listen_addresses={HOST}",
+                        "start",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
             )
         else:
             log = (self.root / "server.log").open("a")
             self.process = subprocess.Popen(
-                [str(self.bin), "--no-defaults", f"--datadir={self.root / 'data'}",
-                 f"--port={self.port}", f"--bind-address={HOST}",
-                 f"--socket={self.root / 'mariadb.sock'}", f"--pid-file={self.root / 'mariadb.pid'}",
-                 "--user=root", "--skip-grant-tables=0", "--innodb-buffer-pool-size=32M",
-                 "--skip-log-bin", "--max-connections=200"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    str(self.bin),
+                    "--no-defaults",
+                    f"--datadir={self.root / 'data'}",
+                    f"--port={self.port}",
+                    f"--bind-address={HOST}",
+                    f"--socket={self.root / 'mariadb.sock'}",
+                    f"--pid-file={self.root / 'mariadb.pid'}",
+                    "--user=root",
+                    "--skip-grant-tables=0",
+                    "--innodb-buffer-pool-size=32M",
+                    "--skip-log-bin",
+                    "--max-connections=200",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return _wait_for(self.ping, f"private {self.kind}")
 
@@ -133,9 +157,19 @@ class PrivateServer:
         self.thaw()  # a frozen server cannot stop
         if self.kind == "postgresql":
             subprocess.run(
-                _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", mode,
-                              "-w", "stop"]),
-                check=False, capture_output=True,
+                _as_postgres(
+                    [
+                        str(self.bin / "pg_ctl"),
+                        "-D",
+                        str(self.root / "data"),
+                        "-m",
+                        mode,
+                        "-w",
+                        "stop",
+                    ]
+                ),
+                check=False,
+                capture_output=True,
             )
             return
         pid = self.main_pid()
@@ -149,12 +183,14 @@ class PrivateServer:
 
     def execute(self, statement: str) -> None:
         if self.kind == "postgresql":
-            with psycopg.connect(host=HOST, port=self.port, user="postgres", dbname="postgres",
-                                 autocommit=True) as pg:
+            with psycopg.connect(
+                host=HOST, port=self.port, user="postgres", dbname="postgres", autocommit=True
+            ) as pg:
                 pg.execute(statement.encode())
         else:
-            maria = pymysql.connect(host=HOST, port=self.port, user="root", password="",
-                                    autocommit=True)
+            maria = pymysql.connect(
+                host=HOST, port=self.port, user="root", password="", autocommit=True
+            )
             try:
                 with maria.cursor() as cursor:
                     cursor.execute(statement)
@@ -184,16 +220,34 @@ def private_server(kind: str, scratch: Path) -> Iterator[PrivateServer]:
         os.chown(root, postgres.pw_uid, postgres.pw_gid)
         root.chmod(0o700)
         subprocess.run(
-            _as_postgres([str(pg_bin / "initdb"), "-D", str(root / "data"), "-U", "postgres",
-                          "-A", "trust", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(pg_bin / "initdb"),
+                    "-D",
+                    str(root / "data"),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         server = PrivateServer(kind, port, root, pg_bin)
     else:
         subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={root / 'data'}", "--user=root",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True,
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={root / 'data'}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
         )
         mariadbd = shutil.which("mariadbd")
         assert mariadbd is not None
