@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -148,16 +150,19 @@ class Stack:
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrivateServer]:
+def database(request: pytest.FixtureRequest) -> Iterator[PrivateServer]:
     reason = available(request.param)
     if reason:
         pytest.skip(reason)
-    scratch = tmp_path_factory.mktemp("private-db")
-    scratch.chmod(0o755)  # the postgres user works below it
-    with private_server(request.param, scratch) as server:
-        yield server
+    # Not under pytest's tmp_path: that is private to this user, and PostgreSQL runs as
+    # the postgres user, which must reach its data directory.
+    scratch = Path(tempfile.mkdtemp(prefix="twinstack-faults-"))
+    scratch.chmod(0o755)
+    try:
+        with private_server(request.param, scratch) as server:
+            yield server
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(params=FRAMEWORKS)
