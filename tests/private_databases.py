@@ -112,6 +112,7 @@ class PrivateServer:
 
     def start(self) -> float:
         """Start the server; seconds until it accepts a session."""
+        started = time.monotonic()
         if self.kind == "postgresql":
             subprocess.run(
                 _as_postgres(
@@ -150,7 +151,8 @@ class PrivateServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return _wait_for(self.ping, f"private {self.kind}")
+        _wait_for(self.ping, f"private {self.kind}")
+        return time.monotonic() - started
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (PostgreSQL: pg_ctl -m fast or immediate; MariaDB: SIGTERM/SIGKILL)."""
