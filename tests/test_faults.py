@@ -398,3 +398,28 @@ def test_worker_recycling_loses_nothing(stack: Stack) -> None:
     )
     assert serving_after == "200"
     assert set(tally.statuses) == {"200"}, dict(tally.statuses)
+
+
+def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
+    """A chunk size of 20 hex digits announces more than any client sends: 400, not a hang.
+
+    Uvicorn refuses the size at once; Gunicorn waits for the chunk's bytes until the body
+    read deadline (BODY_READ_TIMEOUT, 10 s), then answers 400 and closes.
+    """
+    if stack.database.kind != "postgresql":
+        pytest.skip("the body never reaches the database: one database suffices")
+    framing = b"FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"
+    with stack.served() as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=GENEROUS) as sock:
+            sock.sendall(
+                b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n" + framing
+            )
+            start = time.monotonic()
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            waited = time.monotonic() - start
+    report(stack, "chunk size of 20 hex digits", f"{answer[:12]!r} after {waited:.2f} s, closed")
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
