@@ -144,7 +144,8 @@ class Stack:
             "GRACEFUL_TIMEOUT": "20",
             **settings,
         }
-        log = self.project.parent / f"faults-{self.framework}.log"
+        # One log per serving, kept after the run: the evidence of each case.
+        log = self.project.parent / f"faults-{self.framework}-{time.monotonic_ns()}.log"
         with serving(self.python, self.project, env, log) as server:
             yield server
 
