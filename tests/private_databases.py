@@ -131,26 +131,25 @@ class PrivateServer:
                 capture_output=True,
             )
         else:
-            log = (self.root / "server.log").open("a")
-            self.process = subprocess.Popen(
-                [
-                    str(self.bin),
-                    "--no-defaults",
-                    f"--datadir={self.root / 'data'}",
-                    f"--port={self.port}",
-                    f"--bind-address={HOST}",
-                    f"--socket={self.root / 'mariadb.sock'}",
-                    f"--pid-file={self.root / 'mariadb.pid'}",
-                    "--user=root",
-                    "--skip-grant-tables=0",
-                    "--innodb-buffer-pool-size=32M",
-                    "--skip-log-bin",
-                    "--max-connections=200",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with (self.root / "server.log").open("a") as log:  # the server keeps its own copy
+                self.process = subprocess.Popen(
+                    [
+                        str(self.bin),
+                        "--no-defaults",
+                        f"--datadir={self.root / 'data'}",
+                        f"--port={self.port}",
+                        f"--bind-address={HOST}",
+                        f"--socket={self.root / 'mariadb.sock'}",
+                        f"--pid-file={self.root / 'mariadb.pid'}",
+                        "--user=root",
+                        "--innodb-buffer-pool-size=32M",
+                        "--skip-log-bin",
+                        "--max-connections=200",
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         _wait_for(self.ping, f"private {self.kind}")
         return time.monotonic() - started
 
