@@ -152,8 +152,9 @@ CASES = [
     ),
     # Framing the app sees (Flask) or the server refuses first (Uvicorn): never a 500 or a hang.
     Case("chunk-size-not-hex", chunked(b"zz\r\nabc\r\n0\r\n\r\n"), 400, "server"),
-    # Not here: a chunk size of 20 hex digits. Uvicorn refuses it (400); Gunicorn waits for
-    # the chunk's bytes until the client gives up (README: which server answers what).
+    # Not here: a chunk size of 20 hex digits. Uvicorn refuses it (400) at once; Gunicorn
+    # waits for the chunk's bytes until the body read deadline (10 s, as long as this
+    # corpus waits for any answer), then 400: tests/test_faults.py plays it.
     Case("chunk-bad-trailer", chunked(b"2\r\n{}\r\n0\r\nbad trailer\r\n\r\n"), 400, "server"),
     Case("chunked-ok", chunked(b'11\r\n{"command": "ls"}\r\n0\r\n\r\n'), 201, "task"),
 ]

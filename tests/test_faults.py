@@ -1,0 +1,437 @@
+"""The fault tier: each stack under its production server while its database or its own
+processes fail, on a PRIVATE PostgreSQL and a PRIVATE MariaDB (tests/private_databases.py).
+
+Each case prints its figures (counts, latencies, recovery time) and asserts only outcomes a
+loaded machine cannot fake: statuses (503, never 500), no reset, every request answered
+within a generous bound, the service serving again without a restart.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import psycopg
+import pymysql
+import pytest
+
+from tests.private_databases import PrivateServer, available, private_server
+from tests.render import Renders, install, run_tool
+from tests.served import Server, serving
+from tests.test_parity import FRAMEWORKS, cell
+
+pytestmark = pytest.mark.slow
+
+DATABASES = ("postgresql", "mysql")
+# The generated defaults the README documents: DATABASE_TIMEOUT=5 s per database call.
+DATABASE_TIMEOUT = 2.0  # shortened here to keep the tier fast; the bound scales with it
+GENEROUS = 60.0  # seconds: an answer later than this is a hang, whatever the load
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+# --- a client that records what every request got ------------------------------------
+@dataclass
+class Tally:
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, outcome: str, seconds: float) -> None:
+        with self.lock:
+            self.statuses[outcome] += 1
+            self.latencies.append(seconds)
+
+    def summary(self) -> str:
+        if not self.latencies:
+            return "no requests"
+        ordered = sorted(self.latencies)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return (
+            f"{dict(self.statuses)} p50={statistics.median(ordered) * 1000:.0f} ms "
+            f"p99={p99 * 1000:.0f} ms max={ordered[-1] * 1000:.0f} ms"
+        )
+
+
+def call(server: Server, method: str, path: str, body: bytes | None = None) -> str:
+    """One request on a fresh connection: its status, or the name of what went wrong."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=GENEROUS)
+    try:
+        headers = {"Content-Type": "application/json"} if body else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return str(response.status)
+    except (ConnectionRefusedError, ConnectionResetError, TimeoutError, OSError) as error:
+        return type(error).__name__
+    except http.client.HTTPException as error:
+        return type(error).__name__
+    finally:
+        connection.close()
+
+
+def timed(tally: Tally, server: Server, method: str, path: str, body: bytes | None = None) -> str:
+    start = time.monotonic()
+    outcome = call(server, method, path, body)
+    tally.record(outcome, time.monotonic() - start)
+    return outcome
+
+
+@contextmanager
+def load(server: Server, workers: int, tally: Tally, pause: float = 0.02) -> Iterator[None]:
+    """`workers` clients writing and reading tasks in a loop until the block ends."""
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            timed(tally, server, "POST", "/tasks", b'{"command": "fault"}')
+            timed(tally, server, "GET", "/tasks?limit=5")
+            time.sleep(pause)
+
+    threads = [threading.Thread(target=client) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(GENEROUS * 2)
+
+
+def recovery_seconds(server: Server, timeout: float = GENEROUS) -> float:
+    """Seconds until a write succeeds again."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if call(server, "POST", "/tasks", b'{"command": "back"}') == "201":
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError("the service did not recover without a restart")
+
+
+# --- served stacks on private databases ----------------------------------------------
+@dataclass
+class Stack:
+    framework: str
+    database: PrivateServer
+    project: Path
+    python: Path
+
+    @contextmanager
+    def served(self, **settings: str) -> Iterator[Server]:
+        env = {
+            "DATABASE_URL": self.database.url,
+            "DATABASE_TIMEOUT": str(DATABASE_TIMEOUT),
+            "DATABASE_POOL_TIMEOUT": str(DATABASE_TIMEOUT),
+            "WEB_CONCURRENCY": "2",
+            "GRACEFUL_TIMEOUT": "20",
+            **settings,
+        }
+        # One log per serving, kept after the run: the evidence of each case.
+        log = self.project.parent / f"faults-{self.framework}-{time.monotonic_ns()}.log"
+        with serving(self.python, self.project, env, log) as server:
+            yield server
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def database(request: pytest.FixtureRequest) -> Iterator[PrivateServer]:
+    reason = available(request.param)
+    if reason:
+        pytest.skip(reason)
+    # Not under pytest's tmp_path: that is private to this user, and PostgreSQL runs as
+    # the postgres user, which must reach its data directory.
+    scratch = Path(tempfile.mkdtemp(prefix="twinstack-faults-"))
+    scratch.chmod(0o755)
+    try:
+        with private_server(request.param, scratch) as server:
+            yield server
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def stack(request: pytest.FixtureRequest, database: PrivateServer, renders: Renders) -> Stack:
+    project = renders.get(cell(request.param, database.kind))
+    python = install(project)
+    run_tool(project, "alembic", "upgrade", "head", env={"DATABASE_URL": database.url})
+    return Stack(request.param, database, project, python)
+
+
+def report(stack: Stack, case: str, text: str) -> None:
+    print(f"\n[faults] {stack.framework}/{stack.database.kind} {case}: {text}")
+
+
+def only_on_postgresql(stack: Stack, why: str) -> None:
+    """Faults of the HTTP server, not of the database: one database suffices."""
+    if stack.database.kind != "postgresql":
+        pytest.skip(why)
+
+
+def assert_no_server_errors(tally: Tally, allowed: set[str]) -> None:
+    unexpected = {outcome for outcome in tally.statuses if outcome not in allowed}
+    assert not unexpected, f"unexpected outcomes: {dict(tally.statuses)}"
+
+
+# --- the cases ---------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_database_restart_is_503_then_recovers(stack: Stack, mode: str) -> None:
+    if stack.database.kind == "mysql" and mode == "fast":
+        pytest.skip("MariaDB: the hard stop (SIGKILL) is the harder case, and time is short")
+    tally = Tally()
+    with stack.served() as server, load(server, 4, tally):
+        time.sleep(1.0)
+        stack.database.stop(mode)
+        time.sleep(1.5)
+        restarted = stack.database.start()
+        recovered = recovery_seconds(server)
+    report(
+        stack,
+        f"restart -m {mode}",
+        f"{tally.summary()}; database back in {restarted:.2f} s, "
+        f"service writing again {recovered:.2f} s later",
+    )
+    assert_no_server_errors(tally, {"200", "201", "503"})
+    assert tally.statuses["503"] > 0, "the outage was not seen"
+
+
+def test_refused_sessions_are_503(stack: Stack) -> None:
+    """A database out of sessions (connection limit) answers 503 until sessions free up."""
+    tally = Tally()
+    # The service's own pool may keep its sessions: the limit bites on new connections.
+    with stack.served(DATABASE_POOL_SIZE="1") as server:
+        hogs = hog_sessions(stack.database)
+        try:
+            with load(server, 6, tally):
+                time.sleep(3.0)
+        finally:
+            for hog in hogs:
+                hog.close()
+        recovered = recovery_seconds(server)
+    report(stack, "sessions refused", f"{tally.summary()}; writing again after {recovered:.2f} s")
+    assert_no_server_errors(tally, {"200", "201", "503"})
+
+
+def hog_sessions(database: PrivateServer) -> list[Closable]:
+    """Take every session the server has left, so the service's new connections are refused."""
+    hogs: list[Closable] = []
+    for _ in range(300):
+        try:
+            if database.kind == "postgresql":
+                hogs.append(
+                    psycopg.connect(
+                        host="127.0.0.1",
+                        port=database.port,
+                        user="postgres",
+                        dbname="faults",
+                        connect_timeout=2,
+                    )
+                )
+            else:
+                hogs.append(
+                    pymysql.connect(
+                        host="127.0.0.1",
+                        port=database.port,
+                        user="root",
+                        password="",
+                        connect_timeout=2,
+                    )
+                )
+        except Exception:  # the server refuses: every session is taken
+            break
+    return hogs
+
+
+def test_database_black_hole_is_503_within_the_deadline(stack: Stack) -> None:
+    tally = Tally()
+    probes: dict[str, Tally] = {"/health/live": Tally(), "/health/ready": Tally()}
+    outage = 3 * DATABASE_TIMEOUT + 2  # long enough for a pooled and a new connection
+    with stack.served() as server:
+        with load(server, 4, tally):
+            time.sleep(1.0)
+            stack.database.freeze()
+            try:
+                deadline = time.monotonic() + outage
+                while time.monotonic() < deadline:
+                    for path, probe in probes.items():
+                        timed(probe, server, "GET", path)
+                    time.sleep(0.2)
+            finally:
+                stack.database.thaw()
+        recovered = recovery_seconds(server)
+    report(
+        stack,
+        "black hole",
+        f"requests {tally.summary()}; live {probes['/health/live'].summary()}; "
+        f"ready {probes['/health/ready'].summary()}; recovered {recovered:.2f} s after SIGCONT",
+    )
+    assert_no_server_errors(tally, {"200", "201", "503"})
+    assert tally.statuses["503"] > 0
+    assert set(probes["/health/live"].statuses) == {"200"}
+    assert "503" in probes["/health/ready"].statuses
+    assert_no_server_errors(probes["/health/ready"], {"200", "503"})
+
+
+def test_sigterm_finishes_in_flight_and_refuses_new_connections(stack: Stack) -> None:
+    only_on_postgresql(stack, "stopping is the server's business")
+    tally = Tally()
+    after = Counter[str]()
+    with stack.served() as server:
+        with load(server, 4, tally, pause=0.0):
+            time.sleep(1.5)
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.7)  # the supervisor polls its signals every 0.5 s
+            for _ in range(20):
+                after[call(server, "GET", "/health/live")] += 1
+                time.sleep(0.05)
+        server.process.wait(GENEROUS)
+    report(stack, "SIGTERM under load", f"in flight {tally.summary()}; after SIGTERM {dict(after)}")
+    # In flight: answered, or refused once the socket was closed. A connection the kernel
+    # completed in the instant the socket closed is reset with the backlog: counted, not
+    # failed (it raced the signal); every connection made after SIGTERM is refused.
+    assert_no_server_errors(tally, {"200", "201", "ConnectionRefusedError", "ConnectionResetError"})
+    assert tally.statuses["ConnectionResetError"] <= 5, dict(tally.statuses)
+    assert set(after) == {"ConnectionRefusedError"}, dict(after)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigkill_of_a_worker_is_replaced(stack: Stack, workers: str) -> None:
+    only_on_postgresql(stack, "replacing workers is the server's business")
+    tally = Tally()
+    with stack.served(WEB_CONCURRENCY=workers) as server:
+        children = worker_pids(server.process.pid)
+        assert children, "no worker processes"
+        with load(server, 2, tally):
+            time.sleep(1.0)
+            os.kill(children[0], signal.SIGKILL)
+            killed_at = time.monotonic()
+            time.sleep(0.3)
+            recovered = recovery_seconds(server)
+            time.sleep(1.0)
+        serving_after = call(server, "GET", "/health/live")
+        replaced = worker_pids(server.process.pid)
+    report(
+        stack,
+        f"SIGKILL of 1 of {workers} workers",
+        f"{tally.summary()}; serving again {recovered + 0.3:.2f} s after, "
+        f"{time.monotonic() - killed_at:.1f} s later workers {len(replaced)}",
+    )
+    assert serving_after == "200"
+    assert len(replaced) == int(workers)
+    # A request on the killed worker's connection may be lost with it: that is the kill.
+    assert_no_server_errors(tally, {"200", "201", "ConnectionResetError", "RemoteDisconnected"})
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The worker processes (Gunicorn's or Uvicorn's), not helpers such as resource trackers."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(parent)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    pids = []
+    for pid in found:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"resource_tracker" not in command:
+            pids.append(int(pid))
+    return pids
+
+
+def test_slow_clients_do_not_starve_the_service(stack: Stack) -> None:
+    only_on_postgresql(stack, "the slow clients never reach the database")
+    tally = Tally()
+    with stack.served() as server:
+        host, text_port = server.base_url.removeprefix("http://").split(":")
+        port = int(text_port)
+        idle = [socket.create_connection((host, port), timeout=GENEROUS) for _ in range(200)]
+        stop = threading.Event()
+
+        def slowloris() -> None:
+            with socket.create_connection((host, port), timeout=GENEROUS) as sock:
+                request = b"GET /health/live HTTP/1.1\r\nHost: slow\r\nX-Slow: " + b"a" * 10_000
+                for byte in request:
+                    if stop.is_set():
+                        return
+                    try:
+                        sock.sendall(bytes([byte]))
+                    except OSError:
+                        return  # the server hung up on it: fine
+                    time.sleep(0.5)
+
+        attackers = [threading.Thread(target=slowloris) for _ in range(16)]
+        for thread in attackers:
+            thread.start()
+        time.sleep(2.0)
+        try:
+            for _ in range(40):
+                timed(tally, server, "GET", "/health/live")
+                timed(tally, server, "GET", "/tasks?limit=5")
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for sock in idle:
+                sock.close()
+            for thread in attackers:
+                thread.join(5)
+    report(stack, "slowloris x16 + 200 idle connections", tally.summary())
+    assert set(tally.statuses) == {"200"}, dict(tally.statuses)
+
+
+def test_worker_recycling_loses_nothing(stack: Stack) -> None:
+    only_on_postgresql(stack, "recycling is the server's business")
+    tally = Tally()
+    with stack.served(WEB_CONCURRENCY="1", MAX_REQUESTS="100", MAX_REQUESTS_JITTER="20") as server:
+        start = time.monotonic()
+        for _ in range(600):
+            timed(tally, server, "GET", "/health/live")
+        elapsed = time.monotonic() - start
+        serving_after = call(server, "GET", "/health/live")
+    report(
+        stack,
+        "MAX_REQUESTS=100 jitter 20, 1 worker, 600 requests",
+        f"{tally.summary()}; {600 / elapsed:.0f} req/s",
+    )
+    assert serving_after == "200"
+    if stack.framework == "fastapi" and set(tally.statuses) != {"200"}:
+        # Known and open: a recycling Uvicorn worker closes the connections it accepted but
+        # has not read yet (Server.shutdown); their requests are lost with them.
+        pytest.xfail(f"Uvicorn lost requests while recycling: {dict(tally.statuses)}")
+    assert set(tally.statuses) == {"200"}, dict(tally.statuses)
+
+
+def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
+    """A chunk size of 20 hex digits announces more than any client sends: 400, not a hang.
+
+    Uvicorn refuses the size at once; Gunicorn waits for the chunk's bytes until the body
+    read deadline (BODY_READ_TIMEOUT, 10 s), then answers 400 and closes.
+    """
+    only_on_postgresql(stack, "the body never reaches the database")
+    framing = b"FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"
+    with stack.served() as server:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=GENEROUS) as sock:
+            sock.sendall(
+                b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n" + framing
+            )
+            start = time.monotonic()
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            waited = time.monotonic() - start
+    report(stack, "chunk size of 20 hex digits", f"{answer[:12]!r} after {waited:.2f} s, closed")
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
