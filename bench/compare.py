@@ -120,6 +120,19 @@ def sample_memory_under_load(served: Served, seconds: float) -> threading.Timer:
     return timer
 
 
+def warm_up(both: list[Served], args: argparse.Namespace) -> None:
+    """Read from both servers at once for a second: every pooled connection is opened."""
+    threads = [
+        threading.Thread(target=load, args=(served.server, READ, served.task_id, 1.0,
+                                            args.connections))
+        for served in both
+    ]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> None:
     """Scenarios, memory and the concurrency sweep of a service and its reference.
 
@@ -136,8 +149,7 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> None:
             check(server, target, task_id)
             target.rss_rest_mib = worker_rss_mib(server.process.pid)
             both.append(Served(target, server, task_id))
-        for served in both:  # warm-up: every pooled connection opened, every path run once
-            load(served.server, READ, served.task_id, args.duration, args.connections)
+        warm_up(both, args)
         for scenario in SCENARIOS:
             runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
             for repeat in range(args.repeats):
@@ -173,6 +185,7 @@ def measure_latency(
             Served(target, server, seed(server))
             for target, server in zip(pair, servers, strict=True)
         ]
+        warm_up(both, args)
         for delay in args.delays:
             proxy.delay_ms = delay
             for served in both:

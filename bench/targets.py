@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,8 @@ def prepared(
             url = stack.enter_context(provisioned(database, name))
             urls.append(url or f"sqlite:///{scratch / framework / f'{kind}.db'}")
         service_url, reference_url, tests_url = urls
-        for url in (service_url, reference_url):
-            migrate(project, url)
+        with ThreadPoolExecutor() as pool:  # two databases, migrated side by side
+            list(pool.map(lambda url: migrate(project, url), (service_url, reference_url)))
         source = sorted((project / "src").rglob("*.py"))
         package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
         service = Target(
