@@ -153,7 +153,7 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> None:
         for scenario in SCENARIOS:
             runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
             for repeat in range(args.repeats):
-                for served in both:
+                for served in both if repeat % 2 == 0 else both[::-1]:  # S R, R S, S R...
                     sampler = None
                     if scenario is READ and repeat == 0:
                         sampler = sample_memory_under_load(served, args.duration)
