@@ -133,8 +133,9 @@ def warm_up(both: list[Served], args: argparse.Namespace) -> None:
         thread.join()
 
 
-def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> None:
-    """Scenarios, memory and the concurrency sweep of a service and its reference.
+def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
+    """Scenarios, memory and the concurrency sweep of a service and its reference; the id of
+    the task each reads (its database keeps it for the I/O-latency sweep).
 
     Both serve at once, on their own databases; their runs alternate, so that a change in
     the machine's load (other work, a warming cache) falls on both alike, and each figure of
@@ -172,18 +173,19 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> None:
                 result = load(served.server, READ, served.task_id, args.sweep_duration, connections)
                 served.target.sweep[connections] = result
                 progress(f"{served.target.label:<18} db read x{connections:<4} {result}")
+    return [served.task_id for served in both]
 
 
 def measure_latency(
-    pair: tuple[Target, Target], proxy: DelayProxy, args: argparse.Namespace
+    pair: tuple[Target, Target], task_ids: list[str], proxy: DelayProxy, args: argparse.Namespace
 ) -> None:
     """The read scenario with every database round trip delayed, from 0 to the largest delay;
     both servers reach their databases through the proxy, their runs alternate."""
     urls = [through(target.database_url, proxy.port) for target in pair]
     with serving_together(list(pair), urls) as servers:
         both = [
-            Served(target, server, seed(server))
-            for target, server in zip(pair, servers, strict=True)
+            Served(target, server, task_id)
+            for target, server, task_id in zip(pair, servers, task_ids, strict=True)
         ]
         warm_up(both, args)
         for delay in args.delays:
@@ -264,11 +266,11 @@ def main(argv: list[str] | None = None) -> int:
             with prepared(
                 framework, args.database, args.workers, Path(scratch), run_tests=not args.no_tests
             ) as pair:
-                measure(pair, args)
+                task_ids = measure(pair, args)
                 if args.database != "sqlite":
                     proxy = DelayProxy(*host_and_port(pair[0].database_url))
                     with proxy.running():
-                        measure_latency(pair, proxy, args)
+                        measure_latency(pair, task_ids, proxy, args)
                 targets += pair
     written = write_reports(
         targets,
