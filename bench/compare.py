@@ -10,7 +10,11 @@ and under load, start-up time, lines of code and the project's own test-suite ti
 writes a self-contained HTML report with charts and the same tables in Markdown. It prints
 figures and never fails on a time.
 
-    make compare                                  # PostgreSQL, 2 workers, about 3 minutes
+A service and its reference serve at the same time and their runs alternate, so that a
+change in the machine's load falls on both alike; each basic scenario is run --repeats
+times per target and its median run is kept, after a warm-up that opens the pools.
+
+    make compare                                  # PostgreSQL, 2 workers, under 3 minutes
     make compare ARGS="--database sqlite --workers 4 --connections 128"
 """
 
@@ -26,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +39,7 @@ from bench.delay_proxy import DelayProxy
 from bench.load import LoadResult, run_load
 from bench.processes import worker_rss_mib
 from bench.report import write_reports
-from bench.targets import Target, host_and_port, prepared, through
+from bench.targets import Target, host_and_port, prepared, serving_together, through
 from tests.databases import HOST, PORTS
 from tests.matrix import ROOT, axes
 from tests.served import Server
@@ -78,6 +83,11 @@ def load(
     return run_load(server.base_url + path, scenario.method, scenario.body, seconds, connections)
 
 
+def median_run(runs: list[LoadResult]) -> LoadResult:
+    """The run of median throughput (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda run: run.requests_per_second)[(len(runs) - 1) // 2]
+
+
 def check(server: Server, target: Target, task_id: str) -> None:
     """Every scenario answers as it should before it is loaded: a fast error is no result."""
     for scenario in SCENARIOS:
@@ -89,42 +99,103 @@ def check(server: Server, target: Target, task_id: str) -> None:
             )
 
 
-def measure(target: Target, args: argparse.Namespace) -> None:
-    """Scenarios, memory and the concurrency sweep, on the target's own database."""
-    with target.serving() as server:
-        progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
-        task_id = seed(server)
-        check(server, target, task_id)
-        target.rss_rest_mib = worker_rss_mib(server.process.pid)
+@dataclass
+class Served:
+    """A running target and the task its reads fetch."""
+
+    target: Target
+    server: Server
+    task_id: str
+
+
+def sample_memory_under_load(served: Served, seconds: float) -> threading.Timer:
+    """Sample the workers' memory half-way through a load of `seconds`; join() the result."""
+    group = served.server.process.pid
+
+    def sample() -> None:
+        served.target.rss_load_mib = worker_rss_mib(group)
+
+    timer = threading.Timer(seconds / 2, sample)
+    timer.start()
+    return timer
+
+
+def warm_up(both: list[Served], args: argparse.Namespace) -> None:
+    """Read from both servers at once for a second: every pooled connection is opened."""
+    threads = [
+        threading.Thread(target=load, args=(served.server, READ, served.task_id, 1.0,
+                                            args.connections))
+        for served in both
+    ]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
+    """Scenarios, memory and the concurrency sweep of a service and its reference; the id of
+    the task each reads (its database keeps it for the I/O-latency sweep).
+
+    Both serve at once, on their own databases; their runs alternate, so that a change in
+    the machine's load (other work, a warming cache) falls on both alike, and each figure of
+    a scenario is the median of its repeated runs.
+    """
+    with ExitStack() as stack:
+        both = []
+        for target in pair:  # started one at a time: each start-up is timed alone
+            server = stack.enter_context(target.serving())
+            progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
+            task_id = seed(server)
+            check(server, target, task_id)
+            target.rss_rest_mib = worker_rss_mib(server.process.pid)
+            both.append(Served(target, server, task_id))
+        warm_up(both, args)
         for scenario in SCENARIOS:
-            sampler = None
-            if scenario is READ:  # memory under load: sampled half-way through the read load
-                sampler = threading.Timer(
-                    args.duration / 2,
-                    lambda: setattr(target, "rss_load_mib", worker_rss_mib(server.process.pid)),
-                )
-                sampler.start()
-            target.results[scenario.name] = load(
-                server, scenario, task_id, args.duration, args.connections
-            )
-            if sampler:
-                sampler.join()
-            progress(f"{target.label:<18} {scenario.name:<20} {target.results[scenario.name]}")
+            runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
+            for repeat in range(args.repeats):
+                for served in both if repeat % 2 == 0 else both[::-1]:  # S R, R S, S R...
+                    sampler = None
+                    if scenario is READ and repeat == 0:
+                        sampler = sample_memory_under_load(served, args.duration)
+                    runs[served.target.label].append(
+                        load(served.server, scenario, served.task_id, args.duration,
+                             args.connections)
+                    )  # fmt: skip
+                    if sampler:
+                        sampler.join()
+            for served in both:
+                result = median_run(runs[served.target.label])
+                served.target.results[scenario.name] = result
+                progress(f"{served.target.label:<18} {scenario.name:<20} {result}")
         for connections in args.sweep:
-            target.sweep[connections] = load(
-                server, READ, task_id, args.sweep_duration, connections
-            )
-            progress(f"{target.label:<18} db read x{connections:<4} {target.sweep[connections]}")
+            for served in both:
+                result = load(served.server, READ, served.task_id, args.sweep_duration, connections)
+                served.target.sweep[connections] = result
+                progress(f"{served.target.label:<18} db read x{connections:<4} {result}")
+    return [served.task_id for served in both]
 
 
-def measure_latency(target: Target, proxy: DelayProxy, args: argparse.Namespace) -> None:
-    """The read scenario with every database round trip delayed, from 0 to the largest delay."""
-    with target.serving(through(target.database_url, proxy.port)) as server:
-        task_id = seed(server)
+def measure_latency(
+    pair: tuple[Target, Target], task_ids: list[str], proxy: DelayProxy, args: argparse.Namespace
+) -> None:
+    """The read scenario with every database round trip delayed, from 0 to the largest delay;
+    both servers reach their databases through the proxy, their runs alternate."""
+    urls = [through(target.database_url, proxy.port) for target in pair]
+    with serving_together(list(pair), urls) as servers:
+        both = [
+            Served(target, server, task_id)
+            for target, server, task_id in zip(pair, servers, task_ids, strict=True)
+        ]
+        warm_up(both, args)
         for delay in args.delays:
             proxy.delay_ms = delay
-            target.latency[delay] = load(server, READ, task_id, args.duration, args.connections)
-            progress(f"{target.label:<18} db read +{delay:g} ms/rt {target.latency[delay]}")
+            for served in both:
+                result = load(
+                    served.server, READ, served.task_id, args.sweep_duration, args.connections
+                )
+                served.target.latency[delay] = result
+                progress(f"{served.target.label:<18} db read +{delay:g} ms/rt {result}")
         proxy.delay_ms = 0
 
 
@@ -160,9 +231,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         default=axes()["framework"])  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY of each server")
     parser.add_argument("--connections", type=int, default=64, help="for the basic scenarios")
-    parser.add_argument("--duration", type=float, default=2.0, help="seconds per measurement")
+    parser.add_argument("--duration", type=float, default=1.0,
+                        help="seconds per run (wrk counts whole seconds)")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="alternated runs per scenario and target: their median")  # fmt: skip
     parser.add_argument("--sweep", type=int, nargs="+", default=[1, 4, 16, 64, 256])
-    parser.add_argument("--sweep-duration", type=float, default=1.5)
+    parser.add_argument("--sweep-duration", type=float, default=1.0,
+                        help="seconds per point of either sweep")  # fmt: skip
     parser.add_argument("--delays", type=float, nargs="+", default=[0, 1, 5, 20],
                         help="milliseconds added to each database round trip")  # fmt: skip
     parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timing")
@@ -180,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     generator = "wrk" if shutil.which("wrk") else "a Python load generator (install wrk)"
     settings = (
         f"{args.database}, {args.workers} workers per server, {args.connections} connections, "
-        f"{args.duration:g} s per measurement, load by {generator}"
+        f"basic scenarios: median of {args.repeats} alternated {args.duration:g} s runs, "
+        f"sweeps: {args.sweep_duration:g} s per point, load by {generator}"
     )
     progress(f"comparing {' and '.join(args.frameworks)}: {settings}")
     targets: list[Target] = []
@@ -190,13 +266,11 @@ def main(argv: list[str] | None = None) -> int:
             with prepared(
                 framework, args.database, args.workers, Path(scratch), run_tests=not args.no_tests
             ) as pair:
-                for target in pair:
-                    measure(target, args)
+                task_ids = measure(pair, args)
                 if args.database != "sqlite":
                     proxy = DelayProxy(*host_and_port(pair[0].database_url))
                     with proxy.running():
-                        for target in pair:
-                            measure_latency(target, proxy, args)
+                        measure_latency(pair, task_ids, proxy, args)
                 targets += pair
     written = write_reports(
         targets,

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,34 +52,49 @@ class Target:
     def label(self) -> str:
         return f"{LABELS[self.framework]} {self.kind}"
 
-    @contextmanager
-    def serving(self, database_url: str | None = None) -> Iterator[Server]:
-        """The target's server, on `database_url` (its own by default), until the block ends.
-
-        The time from start to the first answer is recorded as its start-up time.
-        """
+    def start(self, database_url: str | None = None) -> tuple[Server, float]:
+        """The target's server on `database_url` (its own by default), just started, and when
+        it was; stop it with tests.served.stop."""
         port = free_port()
         env = {**self.env, "DATABASE_URL": database_url or self.database_url, "PORT": str(port)}
-        log = (self.cwd.parent / f"{self.label.replace(' ', '-')}.log").open("a")
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [part.format(port=port) for part in self.command],
-            cwd=self.cwd,
-            env=project_env(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # one process group: stop() reaps every worker
-        )
-        server = Server(process, f"http://127.0.0.1:{port}")
+        with (self.cwd.parent / f"{self.label.replace(' ', '-')}.log").open("a") as log:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [part.format(port=port) for part in self.command],
+                cwd=self.cwd,
+                env=project_env(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,  # one process group: stop() reaps every worker
+            )
+        return Server(process, f"http://127.0.0.1:{port}"), started
+
+    @contextmanager
+    def serving(self) -> Iterator[Server]:
+        """The target's server on its own database, until the block ends; the time from start
+        to the first answer is recorded as its start-up time."""
+        server, started = self.start()
         try:
             wait_for_live(server)
-            if database_url is None:
-                self.startup_seconds = time.perf_counter() - started
+            self.startup_seconds = time.perf_counter() - started
             yield server
         finally:
-            stop(process)
-            log.close()
+            stop(server.process)
+
+
+@contextmanager
+def serving_together(targets: list[Target], database_urls: list[str]) -> Iterator[list[Server]]:
+    """Each target's server on the matching URL, started at once (start-up not recorded)."""
+    with ExitStack() as stack:
+        servers = []
+        for target, url in zip(targets, database_urls, strict=True):
+            server, _ = target.start(url)
+            stack.callback(stop, server.process)
+            servers.append(server)
+        for server in servers:
+            wait_for_live(server)
+        yield servers
 
 
 def wait_for_live(server: Server, timeout: float = 60) -> None:
@@ -134,8 +150,8 @@ def prepared(
             url = stack.enter_context(provisioned(database, name))
             urls.append(url or f"sqlite:///{scratch / framework / f'{kind}.db'}")
         service_url, reference_url, tests_url = urls
-        for url in (service_url, reference_url):
-            migrate(project, url)
+        with ThreadPoolExecutor() as pool:  # two databases, migrated side by side
+            list(pool.map(lambda url: migrate(project, url), (service_url, reference_url)))
         source = sorted((project / "src").rglob("*.py"))
         package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
         service = Target(

@@ -22,7 +22,7 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
 
     main(
         [
-            "--database", "postgresql", "--duration", "0.3", "--connections", "8",
+            "--database", "postgresql", "--duration", "0.3", "--repeats", "2", "--connections", "8",
             "--sweep", "1", "8", "--sweep-duration", "0.2", "--delays", "0", "5",
             "--output", str(tmp_path),
         ]
