@@ -31,7 +31,8 @@ from bench.worker_throughput import measure
 from tests.databases import provisioned
 from tests.render import Renders, install, project_env, run_tool
 from tests.served import Server, serving
-from tests.test_parity import FRAMEWORKS, cell
+from tests.served import stack_cell as cell
+from tests.test_parity import FRAMEWORKS
 
 pytestmark = pytest.mark.slow
 
