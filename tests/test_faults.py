@@ -32,7 +32,8 @@ import pytest
 from tests.private_databases import PrivateServer, available, private_server
 from tests.render import Renders, install, run_tool
 from tests.served import Server, serving
-from tests.test_parity import FRAMEWORKS, cell
+from tests.served import stack_cell as cell
+from tests.test_parity import FRAMEWORKS
 
 pytestmark = pytest.mark.slow
 
