@@ -9,6 +9,7 @@ within a generous bound, the service serving again without a restart.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -179,10 +180,8 @@ def report(stack: Stack, case: str, text: str) -> None:
     print(f"\n[faults] {stack.framework}/{stack.database.kind} {case}: {text}")
 
 
-def only_on_postgresql(stack: Stack, why: str) -> None:
-    """Faults of the HTTP server, not of the database: one database suffices."""
-    if stack.database.kind != "postgresql":
-        pytest.skip(why)
+# Faults of the HTTP server, not of the database: one database suffices.
+on_postgresql_only = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 
 
 def assert_no_server_errors(tally: Tally, allowed: set[str]) -> None:
@@ -191,10 +190,13 @@ def assert_no_server_errors(tally: Tally, allowed: set[str]) -> None:
 
 
 # --- the cases ---------------------------------------------------------------------------
-@pytest.mark.parametrize("mode", ["fast", "immediate"])
+@pytest.mark.parametrize(
+    ("database", "mode"),
+    # MariaDB: the hard stop (SIGKILL) only; it is the harder case, and time is short.
+    [("postgresql", "fast"), ("postgresql", "immediate"), ("mysql", "immediate")],
+    indirect=["database"],
+)
 def test_database_restart_is_503_then_recovers(stack: Stack, mode: str) -> None:
-    if stack.database.kind == "mysql" and mode == "fast":
-        pytest.skip("MariaDB: the hard stop (SIGKILL) is the harder case, and time is short")
     tally = Tally()
     with stack.served() as server, load(server, 4, tally):
         time.sleep(1.0)
@@ -210,6 +212,64 @@ def test_database_restart_is_503_then_recovers(stack: Stack, mode: str) -> None:
     )
     assert_no_server_errors(tally, {"200", "201", "503"})
     assert tally.statuses["503"] > 0, "the outage was not seen"
+
+
+# Two changes sent at once to the same task, of which the task's rules allow only one:
+# (the status the task starts from, the first change, the second change).
+Move = str | dict[str, str]  # "cancel" (POST /tasks/{id}/cancel) or a PATCH body
+RACES: dict[str, tuple[str, Move, Move]] = {
+    "done against failed (a running task)": ("running", {"status": "done"}, {"status": "failed"}),
+    "cancel against claim (a queued task)": ("queued", "cancel", {"status": "running"}),
+}
+
+
+def change(server: Server, task: str, move: Move) -> str:
+    if isinstance(move, str):
+        return call(server, "POST", f"/tasks/{task}/{move}")
+    return call(server, "PATCH", f"/tasks/{task}", json.dumps(move).encode())
+
+
+def status_after(move: Move) -> str:
+    return "cancelled" if isinstance(move, str) else move["status"]
+
+
+def race_pair(server: Server, task: str, first: Move, second: Move) -> tuple[str, str]:
+    """Both changes released at the same instant, each on its own connection."""
+    barrier = threading.Barrier(2)
+    answers = ["none", "none"]
+
+    def send(index: int, move: Move) -> None:
+        barrier.wait()
+        answers[index] = change(server, task, move)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in enumerate((first, second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GENEROUS)
+    return answers[0], answers[1]
+
+
+@pytest.mark.parametrize("race", list(RACES))
+def test_racing_status_changes_have_one_winner(stack: Stack, race: str) -> None:
+    """Over real sockets, 2 workers: of two conflicting changes exactly one is acknowledged
+    (200), the other refused (409), and the task ends as the winner left it."""
+    start_status, first, second = RACES[race]
+    outcomes: Counter[tuple[str, str]] = Counter()
+    illegal = []
+    with stack.served() as server:
+        for _ in range(40):
+            task = server.request("POST", "/tasks", {"command": "race"}).json()["id"]
+            if start_status == "running":
+                assert change(server, task, {"status": "running"}) == "200"
+            pair = race_pair(server, task, first, second)
+            outcomes[pair] += 1
+            final = server.request("GET", f"/tasks/{task}").json()["status"]
+            winner = {("200", "409"): first, ("409", "200"): second}.get(pair)
+            if winner is None or final != status_after(winner):
+                illegal.append((task, pair, final))
+    report(stack, f"race: {race}", f"40 tasks, answers {dict(outcomes)}")
+    assert not illegal, illegal
 
 
 def test_refused_sessions_are_503(stack: Stack) -> None:
@@ -289,8 +349,8 @@ def test_database_black_hole_is_503_within_the_deadline(stack: Stack) -> None:
     assert_no_server_errors(probes["/health/ready"], {"200", "503"})
 
 
+@on_postgresql_only  # stopping is the server's business
 def test_sigterm_finishes_in_flight_and_refuses_new_connections(stack: Stack) -> None:
-    only_on_postgresql(stack, "stopping is the server's business")
     tally = Tally()
     after = Counter[str]()
     with stack.served() as server:
@@ -311,9 +371,9 @@ def test_sigterm_finishes_in_flight_and_refuses_new_connections(stack: Stack) ->
     assert set(after) == {"ConnectionRefusedError"}, dict(after)
 
 
+@on_postgresql_only  # replacing workers is the server's business
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigkill_of_a_worker_is_replaced(stack: Stack, workers: str) -> None:
-    only_on_postgresql(stack, "replacing workers is the server's business")
     tally = Tally()
     with stack.served(WEB_CONCURRENCY=workers) as server:
         children = worker_pids(server.process.pid)
@@ -352,8 +412,8 @@ def worker_pids(parent: int) -> list[int]:
     return pids
 
 
+@on_postgresql_only  # the slow clients never reach the database
 def test_slow_clients_do_not_starve_the_service(stack: Stack) -> None:
-    only_on_postgresql(stack, "the slow clients never reach the database")
     tally = Tally()
     with stack.served() as server:
         host, text_port = server.base_url.removeprefix("http://").split(":")
@@ -392,8 +452,8 @@ def test_slow_clients_do_not_starve_the_service(stack: Stack) -> None:
     assert set(tally.statuses) == {"200"}, dict(tally.statuses)
 
 
+@on_postgresql_only  # recycling is the server's business
 def test_worker_recycling_loses_nothing(stack: Stack) -> None:
-    only_on_postgresql(stack, "recycling is the server's business")
     tally = Tally()
     with stack.served(WEB_CONCURRENCY="1", MAX_REQUESTS="100", MAX_REQUESTS_JITTER="20") as server:
         start = time.monotonic()
@@ -414,13 +474,13 @@ def test_worker_recycling_loses_nothing(stack: Stack) -> None:
     assert set(tally.statuses) == {"200"}, dict(tally.statuses)
 
 
+@on_postgresql_only  # the body never reaches the database
 def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
     """A chunk size of 20 hex digits announces more than any client sends: 400, not a hang.
 
     Uvicorn refuses the size at once; Gunicorn waits for the chunk's bytes until the body
     read deadline (BODY_READ_TIMEOUT, 10 s), then answers 400 and closes.
     """
-    only_on_postgresql(stack, "the body never reaches the database")
     framing = b"FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"
     with stack.served() as server:
         host, port = server.base_url.removeprefix("http://").split(":")
