@@ -12,13 +12,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeEngine
 
 Command = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-_COLUMNS = "id, command, priority, status, created_at, updated_at"
+# What the service reads and returns of a task (its worker fields included).
+_COLUMNS = (
+    "id, command, priority, status, created_at, updated_at, payload, attempts, run_after,"
+    " lease_expires_at, result, error"
+)
 # Typed parameters and results: the same SQL runs on SQLite, PostgreSQL and MySQL, where a
 # UUID is native, or 32 hex characters.
 _TYPES: dict[str, TypeEngine[Any]] = {
     "id": Uuid(),
     "created_at": DateTime(),
     "updated_at": DateTime(),
+    "run_after": DateTime(),
+    "lease_expires_at": DateTime(),
 }
 SELECT_PAGE = text(
     f"SELECT {_COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o"
@@ -29,9 +35,11 @@ SELECT_ONE = (
     .columns(**_TYPES)
 )
 COUNT = text("SELECT count(*) FROM tasks")
+# The row the service writes: the claim order's rank, no attempts yet, due at once.
 INSERT: TextClause = text(
-    "INSERT INTO tasks (id, command, priority, status, created_at, updated_at)"
-    " VALUES (:id, :command, :priority, 'queued', :now, :now)"
+    "INSERT INTO tasks (id, command, priority, priority_rank, status, attempts, run_after,"
+    " created_at, updated_at) VALUES (:id, :command, :priority, :rank, 'queued', 0, :now,"
+    " :now, :now)"
 ).bindparams(bindparam("id", type_=Uuid()), bindparam("now", type_=DateTime()))
 # The drivers the generated stacks use, by the plain scheme of DATABASE_URL.
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
@@ -48,6 +56,9 @@ def engine_url(url: str, drivers: dict[str, str]) -> str:
     )
 
 
+PRIORITY_RANK = {"high": 0, "normal": 1, "low": 2}
+
+
 class TaskIn(BaseModel):
     command: Command
     priority: str = "normal"
@@ -60,4 +71,10 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
 def new_task(task: TaskIn) -> dict[str, Any]:
     """The values of a new task row (naive UTC)."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    return {"id": uuid.uuid4(), "command": task.command, "priority": task.priority, "now": now}
+    return {
+        "id": uuid.uuid4(),
+        "command": task.command,
+        "priority": task.priority,
+        "rank": PRIORITY_RANK.get(task.priority, 1),
+        "now": now,
+    }
