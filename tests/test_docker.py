@@ -15,6 +15,7 @@ Figures (build time, image size, stop drain) go to the terminal summary.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pymysql
@@ -71,6 +73,16 @@ def base(engine: Engine) -> tuple[str, float]:
 def get(port: int, path: str) -> tuple[int, bytes]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         return response.status, response.read()
+
+
+def wait_done(port: int, location: str, timeout: float = 120) -> dict[str, Any]:
+    """The task at `location` once a worker has finished it (or as it is at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task: dict[str, Any] = json.loads(get(port, location)[1])
+        if task["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return task
+        time.sleep(0.5)
 
 
 def instant(docker_time: str) -> datetime:
@@ -189,6 +201,8 @@ services:
     build: *build
   api:
     build: *build
+  worker:
+    build: *build
 """
 
 
@@ -223,11 +237,13 @@ def test_compose_migrates_then_serves_on_a_sqlite_volume(
         api_started = engine.run("inspect", "--format", "{{.State.StartedAt}}", api).stdout
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/tasks",
-            data=b'{"command": "survive a new container"}',
+            data=b'{"command": "digest", "payload": {"text": "survive a new container"}}',
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             location = response.headers["Location"]
+        # The compose worker (same image, same volume) claims and runs it.
+        worked = wait_done(port, location)
         # A new API container on the same volume still has the task.
         run("rm", "--stop", "--force", "api")
         run("up", "--detach", "api")
@@ -242,3 +258,5 @@ def test_compose_migrates_then_serves_on_a_sqlite_volume(
     assert migrated[0] == "0", "the migrate service failed"
     assert instant(migrated[1]) <= instant(api_started), "the API started before the migration"
     assert status == 200, "the task did not outlive the API container"
+    assert worked["status"] == "done", f"the compose worker did not run the task: {worked}"
+    assert len(worked["result"]["digest"]) == 64, worked
