@@ -395,8 +395,11 @@ def test_sigkill_of_a_worker_is_replaced(stack: Stack, workers: str) -> None:
     )
     assert serving_after == "200"
     assert len(replaced) == int(workers)
-    # A request on the killed worker's connection may be lost with it: that is the kill.
-    assert_no_server_errors(tally, {"200", "201", "ConnectionResetError", "RemoteDisconnected"})
+    # A request on the killed worker's connection may be lost with it, before or while its
+    # answer is written (cut short: IncompleteRead): that is the kill.
+    lost_with_the_kill = {"ConnectionResetError", "RemoteDisconnected", "IncompleteRead"}
+    assert_no_server_errors(tally, {"200", "201", *lost_with_the_kill})
+    assert sum(tally.statuses[outcome] for outcome in lost_with_the_kill) <= 2, tally.summary()
 
 
 def worker_pids(parent: int) -> list[int]:

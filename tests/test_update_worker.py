@@ -2,7 +2,7 @@
 
 A project is generated from the template as it was before the worker (the commit before
 the one that added 0002), migrated, and given tasks; it is updated to the working tree,
-installed again from its lock, and `make migrate` must bring 0002 with every task kept:
+locked and installed again as its README says, and `make migrate` must bring 0002 with every task kept:
 queued in the same order (priority rank from the priority, due since it was created),
 and `alembic check` finds no drift. SQLite is enough: the migration itself runs on each
 database in the generated projects' own migration test.
@@ -86,7 +86,10 @@ def test_update_brings_the_worker_migration_and_keeps_the_tasks(
 
     update(project, ref=AFTER)
     commit_all(project, f"Update to template {AFTER}")
-    make(project, "install", env=env)  # the updated lock, as a user runs it
+    # As the update report and the README say: pyproject.toml changed (new floors), so the
+    # user locks again (copier update never touches uv.lock), then installs from that lock.
+    make(project, "lock", env=env)
+    make(project, "install", env=env)
     make(project, "migrate", env=env)
 
     with sqlite3.connect(database) as connection:
