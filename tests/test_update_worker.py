@@ -3,9 +3,9 @@
 A project is generated from the template as it was before the worker (the commit before
 the one that added 0002), migrated, and given tasks; it is updated to the working tree,
 locked and installed again as its README says, and `make migrate` must bring 0002 with
-every task kept: queued in the same order (priority rank from the priority, due since it was created),
-and `alembic check` finds no drift. SQLite is enough: the migration itself runs on each
-database in the generated projects' own migration test.
+every task kept: queued in the same order (priority rank from the priority, due since it
+was created), and `alembic check` finds no drift. SQLite is enough: the migration itself
+runs on each database in the generated projects' own migration test.
 """
 
 from __future__ import annotations
