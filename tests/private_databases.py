@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pymysql
@@ -100,36 +101,36 @@ class PrivateServer:
             os.kill(pid, signal.SIGCONT)
 
     # --- lifecycle -------------------------------------------------------------------
-    def ping(self) -> None:
+    def session(self, dbname: str = "postgres", *, autocommit: bool = False) -> Any:
+        """A new session as the superuser: a psycopg or PyMySQL connection (MariaDB: no
+        database selected)."""
         if self.kind == "postgresql":
-            psycopg.connect(
-                host=HOST, port=self.port, user="postgres", dbname="postgres", connect_timeout=2
-            ).close()
-        else:
-            pymysql.connect(
-                host=HOST, port=self.port, user="root", password="", connect_timeout=2
-            ).close()
+            return psycopg.connect(
+                host=HOST,
+                port=self.port,
+                user="postgres",
+                dbname=dbname,
+                connect_timeout=2,
+                autocommit=autocommit,
+            )
+        return pymysql.connect(
+            host=HOST, port=self.port, user="root", password="", connect_timeout=2,
+            autocommit=autocommit,
+        )  # fmt: skip
+
+    def ping(self) -> None:
+        self.session().close()
+
+    def _pg_ctl(self, *arguments: str, check: bool) -> None:
+        command = [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), *arguments]
+        subprocess.run(_as_postgres(command), check=check, capture_output=True)
 
     def start(self) -> float:
         """Start the server; seconds until it accepts a session."""
         started = time.monotonic()
         if self.kind == "postgresql":
-            subprocess.run(
-                _as_postgres(
-                    [
-                        str(self.bin / "pg_ctl"),
-                        "-D",
-                        str(self.root / "data"),
-                        "-l",
-                        str(self.root / "server.log"),
-                        "-o",
-                        f"-p {self.port} -k {self.root} -c listen_addresses={HOST}",
-                        "start",
-                    ]
-                ),
-                check=True,
-                capture_output=True,
-            )
+            options = f"-p {self.port} -k {self.root} -c listen_addresses={HOST}"
+            self._pg_ctl("-l", str(self.root / "server.log"), "-o", options, "start", check=True)
         else:
             with (self.root / "server.log").open("a") as log:  # the server keeps its own copy
                 self.process = subprocess.Popen(
@@ -157,21 +158,7 @@ class PrivateServer:
         """Stop the server (PostgreSQL: pg_ctl -m fast or immediate; MariaDB: SIGTERM/SIGKILL)."""
         self.thaw()  # a frozen server cannot stop
         if self.kind == "postgresql":
-            subprocess.run(
-                _as_postgres(
-                    [
-                        str(self.bin / "pg_ctl"),
-                        "-D",
-                        str(self.root / "data"),
-                        "-m",
-                        mode,
-                        "-w",
-                        "stop",
-                    ]
-                ),
-                check=False,
-                capture_output=True,
-            )
+            self._pg_ctl("-m", mode, "-w", "stop", check=False)
             return
         pid = self.main_pid()
         if pid is None:
@@ -183,20 +170,15 @@ class PrivateServer:
         (self.root / "mariadb.pid").unlink(missing_ok=True)
 
     def execute(self, statement: str) -> None:
-        if self.kind == "postgresql":
-            with psycopg.connect(
-                host=HOST, port=self.port, user="postgres", dbname="postgres", autocommit=True
-            ) as pg:
-                pg.execute(statement.encode())
-        else:
-            maria = pymysql.connect(
-                host=HOST, port=self.port, user="root", password="", autocommit=True
-            )
-            try:
-                with maria.cursor() as cursor:
+        connection = self.session(autocommit=True)
+        try:
+            if self.kind == "postgresql":
+                connection.execute(statement.encode())
+            else:
+                with connection.cursor() as cursor:
                     cursor.execute(statement)
-            finally:
-                maria.close()
+        finally:
+            connection.close()
 
 
 def available(kind: str) -> str | None:

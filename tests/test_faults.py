@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import psycopg
-import pymysql
 import pytest
 
 from tests.private_databases import PrivateServer, available, private_server
@@ -294,26 +292,7 @@ def hog_sessions(database: PrivateServer) -> list[Closable]:
     hogs: list[Closable] = []
     for _ in range(300):
         try:
-            if database.kind == "postgresql":
-                hogs.append(
-                    psycopg.connect(
-                        host="127.0.0.1",
-                        port=database.port,
-                        user="postgres",
-                        dbname="faults",
-                        connect_timeout=2,
-                    )
-                )
-            else:
-                hogs.append(
-                    pymysql.connect(
-                        host="127.0.0.1",
-                        port=database.port,
-                        user="root",
-                        password="",
-                        connect_timeout=2,
-                    )
-                )
+            hogs.append(database.session("faults"))
         except Exception:  # the server refuses: every session is taken
             break
     return hogs
