@@ -18,7 +18,7 @@ from bench.targets import Target
 COLORS = ["#1f6feb", "#8ab4f8", "#d9480f", "#ffa94d"]  # service, reference per stack
 # What the shipped defaults allow at once (config.py, server.py): the reason behind a gap.
 FLASK_THREADS = 4
-POOL_CONNECTIONS = 5 + 10  # SQLAlchemy's pool_size plus its max_overflow, per process
+POOL_CONNECTIONS = 10  # FastAPI's DATABASE_POOL_SIZE, no overflow: connections per process
 
 Table = tuple[list[str], list[list[str]]]
 
