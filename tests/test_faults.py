@@ -273,8 +273,9 @@ def test_racing_status_changes_have_one_winner(stack: Stack, race: str) -> None:
 def test_refused_sessions_are_503(stack: Stack) -> None:
     """A database out of sessions (connection limit) answers 503 until sessions free up."""
     tally = Tally()
-    # The service's own pool may keep its sessions: the limit bites on new connections.
-    with stack.served(DATABASE_POOL_SIZE="1") as server:
+    # The service's own pool may keep its sessions: the limit bites on new connections,
+    # which a pool of one with overflow opens under load (and closes again).
+    with stack.served(DATABASE_POOL_SIZE="1", DATABASE_MAX_OVERFLOW="10") as server:
         hogs = hog_sessions(stack.database)
         try:
             with load(server, 6, tally):
