@@ -68,13 +68,30 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def new_task(task: TaskIn) -> dict[str, Any]:
-    """The values of a new task row (naive UTC)."""
+def new_task(task: TaskIn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The INSERT's parameters for a new task (naive UTC), and the task as the service returns
+    it: the same fields, so that the reference writes the same response."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    return {
-        "id": uuid.uuid4(),
+    task_id = uuid.uuid4()
+    parameters = {
+        "id": task_id,
         "command": task.command,
         "priority": task.priority,
         "rank": PRIORITY_RANK.get(task.priority, 1),
         "now": now,
     }
+    created = {
+        "id": task_id,
+        "command": task.command,
+        "priority": task.priority,
+        "status": "queued",
+        "created_at": now,
+        "updated_at": now,
+        "payload": None,
+        "attempts": 0,
+        "run_after": now,
+        "lease_expires_at": None,
+        "result": None,
+        "error": None,
+    }
+    return parameters, created

@@ -52,10 +52,10 @@ def create_app() -> FastAPI:
 
     @app.post("/tasks", status_code=201)
     async def create_task(task: TaskIn, response: Response) -> dict[str, Any]:
-        values = new_task(task)
+        values, created = new_task(task)
         async with engine.begin() as connection:
             await connection.execute(INSERT, values)
         response.headers["Location"] = f"/tasks/{values['id']}"
-        return values
+        return created
 
     return app

@@ -60,9 +60,9 @@ def create_app() -> Flask:
             task = TaskIn.model_validate_json(request.get_data())
         except ValidationError as error:
             return {"detail": error.errors(include_url=False)}, 422, {}
-        values = new_task(task)
+        values, created = new_task(task)
         with engine.begin() as connection:
             connection.execute(INSERT, values)
-        return values, 201, {"Location": f"/tasks/{values['id']}"}
+        return created, 201, {"Location": f"/tasks/{values['id']}"}
 
     return app
