@@ -436,25 +436,43 @@ def test_slow_clients_do_not_starve_the_service(stack: Stack) -> None:
 
 
 @on_postgresql_only  # recycling is the server's business
-def test_worker_recycling_loses_nothing(stack: Stack) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_worker_recycling_loses_nothing(stack: Stack, workers: int) -> None:
+    """Workers recycled every ~100 requests under 4 clients: no request lost, no stall.
+
+    Each worker's replacement is started and ready before it stops (Gunicorn's arbiter and
+    the FastAPI stack's Supervisor both do so), and a draining worker still serves the
+    requests on the connections it accepted.
+    """
     tally = Tally()
-    with stack.served(WEB_CONCURRENCY="1", MAX_REQUESTS="100", MAX_REQUESTS_JITTER="20") as server:
+    settings = {"WEB_CONCURRENCY": str(workers), "MAX_REQUESTS": "100"}
+    with stack.served(**settings, MAX_REQUESTS_JITTER="20") as server:
         start = time.monotonic()
-        for _ in range(600):
-            timed(tally, server, "GET", "/health/live")
+        with load(server, 4, tally, pause=0.0):
+            time.sleep(12.0)
         elapsed = time.monotonic() - start
         serving_after = call(server, "GET", "/health/live")
+        started = worker_starts(stack)
     report(
         stack,
-        "MAX_REQUESTS=100 jitter 20, 1 worker, 600 requests",
-        f"{tally.summary()}; {600 / elapsed:.0f} req/s",
+        f"MAX_REQUESTS=100 jitter 20, {workers} worker(s), 4 clients for {elapsed:.0f} s",
+        f"{tally.summary()}; {len(tally.latencies) / elapsed:.0f} req/s; "
+        f"{started - workers} workers replaced",
     )
     assert serving_after == "200"
-    if stack.framework == "fastapi" and set(tally.statuses) != {"200"}:
-        # Known and open: a recycling Uvicorn worker closes the connections it accepted but
-        # has not read yet (Server.shutdown); their requests are lost with them.
-        pytest.xfail(f"Uvicorn lost requests while recycling: {dict(tally.statuses)}")
-    assert set(tally.statuses) == {"200"}, dict(tally.statuses)
+    assert started > workers, "no worker was recycled: the case tested nothing"
+    assert_no_server_errors(tally, {"200", "201"})
+
+
+def worker_starts(stack: Stack) -> int:
+    """How many worker processes the latest serving of `stack` started (from its log)."""
+    log = max(stack.project.parent.glob(f"faults-{stack.framework}-*.log"), key=_mtime)
+    marker = "Started server process" if stack.framework == "fastapi" else "Booting worker"
+    return log.read_text().count(marker)
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime
 
 
 @on_postgresql_only  # the body never reaches the database
