@@ -40,6 +40,7 @@ class Target:
     database_url: str
     env: dict[str, str]
     lines_of_code: int
+    log: Path  # the server's output, appended to at each start
     test_suite_seconds: float | None = None
     startup_seconds: float = 0.0
     rss_rest_mib: float = 0.0
@@ -57,7 +58,7 @@ class Target:
         it was; stop it with tests.served.stop."""
         port = free_port()
         env = {**self.env, "DATABASE_URL": database_url or self.database_url, "PORT": str(port)}
-        with (self.cwd.parent / f"{self.label.replace(' ', '-')}.log").open("a") as log:
+        with self.log.open("a") as log:
             started = time.perf_counter()
             process = subprocess.Popen(
                 [part.format(port=port) for part in self.command],
@@ -162,6 +163,7 @@ def prepared(
             service_url,
             {"WEB_CONCURRENCY": str(workers)},
             count_lines(source),
+            scratch / framework / "service.log",
         )
         reference_files = [ROOT / "bench" / "reference" / f"{framework}_app.py"]
         reference = Target(
@@ -172,6 +174,7 @@ def prepared(
             reference_url,
             {},
             count_lines([*reference_files, ROOT / "bench" / "reference" / "common.py"]),
+            scratch / framework / "reference.log",  # not beside its cwd, the template
         )
         if run_tests:
             started = time.perf_counter()
