@@ -116,7 +116,14 @@ def run(
 def make(
     project: Path, *targets: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """`make TARGET...` in a project, as its README tells a user."""
+    """`make TARGET...` in a project, as its README tells a user.
+
+    With a temporary folder of its own: the project's pytest and this suite's both keep
+    /tmp/pytest-of-<user>, and one's cleanup of old runs could remove the other's.
+    """
+    scratch = project.parent / f"{project.name}-tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {"TMPDIR": str(scratch), **(env or {})}
     return run(project, ["make", *targets], env=env, check=check)
 
 

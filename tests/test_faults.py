@@ -449,7 +449,11 @@ def test_worker_recycling_loses_nothing(stack: Stack, workers: int) -> None:
     with stack.served(**settings, MAX_REQUESTS_JITTER="20") as server:
         start = time.monotonic()
         with load(server, 4, tally, pause=0.0):
+            # 12 s at least; longer until a worker was replaced (a loaded machine starts a
+            # replacement slowly, and the old worker serves until it is ready).
             time.sleep(12.0)
+            while worker_starts(stack) <= workers and time.monotonic() - start < GENEROUS:
+                time.sleep(1.0)
         elapsed = time.monotonic() - start
         serving_after = call(server, "GET", "/health/live")
         started = worker_starts(stack)
