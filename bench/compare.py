@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -260,18 +261,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     progress(f"comparing {' and '.join(args.frameworks)}: {settings}")
     targets: list[Target] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for framework in args.frameworks:
-            progress(f"{framework}: rendering, installing from its lock, migrating, testing")
-            with prepared(
-                framework, args.database, args.workers, Path(scratch), run_tests=not args.no_tests
-            ) as pair:
-                task_ids = measure(pair, args)
-                if args.database != "sqlite":
-                    proxy = DelayProxy(*host_and_port(pair[0].database_url))
-                    with proxy.running():
-                        measure_latency(pair, task_ids, proxy, args)
-                targets += pair
+    with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
+        # The stacks are prepared side by side (half the wait on 2 cores), measured in turn.
+        progress(f"{' and '.join(args.frameworks)}: rendering, installing from the locks, "
+                 "migrating, testing")  # fmt: skip
+        managers = [
+            prepared(framework, args.database, args.workers, Path(scratch),
+                     run_tests=not args.no_tests)
+            for framework in args.frameworks
+        ]  # fmt: skip
+        with ThreadPoolExecutor() as pool:
+            pairs = list(pool.map(stack.enter_context, managers))
+        for pair in pairs:
+            task_ids = measure(pair, args)
+            if args.database != "sqlite":
+                proxy = DelayProxy(*host_and_port(pair[0].database_url))
+                with proxy.running():
+                    measure_latency(pair, task_ids, proxy, args)
+            targets += pair
     written = write_reports(
         targets,
         args.output,

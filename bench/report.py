@@ -139,7 +139,7 @@ def resource_table(targets: Sequence[Target]) -> Table:
         ["memory per worker under load (MiB)", *(f"{t.rss_load_mib:.0f}" for t in targets)],
         ["lines of Python (src)", *(f"{t.lines_of_code:,}" for t in targets)],
         [
-            "own test suite, `make test` (s)",
+            "own test suite, `make test` (s; both stacks' at once)",
             *(
                 "-" if t.test_suite_seconds is None else f"{t.test_suite_seconds:.1f}"
                 for t in targets

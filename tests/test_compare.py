@@ -39,6 +39,6 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
         )
         assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \|", row), row
     assert re.search(r"^\| 5 \| [\d,]+ \(", markdown, flags=re.MULTILINE), "no 5 ms latency row"
-    assert "own test suite, `make test` (s) | " in markdown
+    assert "own test suite, `make test` (s; both stacks' at once) | " in markdown
     assert page.count("<svg") == 3
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
