@@ -33,11 +33,19 @@ TOOL_OUTPUTS = frozenset(
 _install_lock = threading.Lock()
 
 
+_render_lock = threading.Lock()
+
+
 def render(
     destination: Path, data: Mapping[str, str], *, template: Path = ROOT, vcs_ref: str = "HEAD"
 ) -> Path:
-    """`copier copy --defaults --trust` of a template version (HEAD: with uncommitted changes)."""
-    with warnings.catch_warnings():
+    """`copier copy --defaults --trust` of a template version (HEAD: with uncommitted changes).
+
+    One at a time in a process: Copier changes the process's working directory while it
+    works (plumbum's `local.cwd`), so two renders in threads left it in a deleted folder,
+    and every later test of that process failed in os.getcwd().
+    """
+    with _render_lock, warnings.catch_warnings():
         # A dirty working tree is the normal state while developing the template.
         warnings.simplefilter("ignore", copier.errors.DirtyLocalWarning)
         copier.run_copy(
