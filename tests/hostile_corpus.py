@@ -81,6 +81,15 @@ CASES = [
     Case("overflow-float", post(b'{"command": 1e309}'), 422, "invalid"),
     Case("huge-integer", post(b'{"command": ' + b"9" * 4301 + b"}"), 422, "invalid"),
     Case("long-integer-ok", post(b'{"command": ' + b"9" * 400 + b"}"), 422, "invalid"),
+    # A key named twice: refused, not the last value kept (a proxy may have kept the first).
+    Case("duplicate-key", post(b'{"command": "ls", "command": "rm -rf /"}'), 422, "invalid"),
+    Case(
+        "duplicate-in-payload",
+        post(b'{"command": "ls", "payload": {"a": 1, "a": 2}}'),
+        422,
+        "invalid",
+    ),
+    Case("duplicate-escaped-key", post(b'{"command": "ls", "\\u0063ommand": "x"}'), 422, "invalid"),
     # Depth: refused as malformed past 64 levels, echoed back below.
     Case("depth-63", post(nested(63)), 422, "invalid"),
     Case("depth-65", post(nested(65)), 422, "invalid"),
