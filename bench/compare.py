@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bench.delay_proxy import DelayProxy
 from bench.load import LoadResult, run_load
-from bench.processes import worker_rss_mib
+from bench.processes import memory_per_worker_mib
 from bench.report import write_reports
 from bench.targets import Target, host_and_port, prepared, serving_together, through
 from tests.databases import HOST, PORTS
@@ -114,7 +114,7 @@ def sample_memory_under_load(served: Served, seconds: float) -> threading.Timer:
     group = served.server.process.pid
 
     def sample() -> None:
-        served.target.rss_load_mib = worker_rss_mib(group)
+        served.target.memory_load_mib = memory_per_worker_mib(group)
 
     timer = threading.Timer(seconds / 2, sample)
     timer.start()
@@ -149,7 +149,7 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
             progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
             task_id = seed(server)
             check(server, target, task_id)
-            target.rss_rest_mib = worker_rss_mib(server.process.pid)
+            target.memory_rest_mib = memory_per_worker_mib(server.process.pid)
             both.append(Served(target, server, task_id))
         warm_up(both, args)
         for scenario in SCENARIOS:

@@ -1,7 +1,10 @@
-"""What a running server costs in memory: the resident size of each of its processes.
+"""What a running server costs in memory, per worker.
 
 A server is started in its own session, so its process group holds the master and every
-worker; /proc says how much memory each one holds.
+worker. Its cost is the proportional set size (PSS) of all of them, divided by the number of
+workers: a page that several processes share counts a share in each. The resident size
+(RSS) would count a shared page once per process, which charges a server whose workers are
+forks of a master that imported the app (Gunicorn's preload_app) for pages it holds once.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ def group_members(group: int) -> list[int]:
     return members
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of one process, in MiB (0 if it is gone)."""
+def pss_mib(pid: int) -> float:
+    """Proportional memory of one process, in MiB (0 if it is gone)."""
     try:
-        for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -46,8 +49,8 @@ def _helper(pid: int) -> bool:
         return True
 
 
-def worker_rss_mib(group: int) -> float:
-    """The mean resident memory of a server's workers (the group but its leader)."""
-    workers = [pid for pid in group_members(group) if pid != group and not _helper(pid)]
-    sizes = [rss_mib(pid) for pid in workers] or [rss_mib(group)]
-    return sum(sizes) / len(sizes)
+def memory_per_worker_mib(group: int) -> float:
+    """The whole server's memory (master, workers, helpers) divided by its workers."""
+    members = group_members(group)
+    workers = [pid for pid in members if pid != group and not _helper(pid)]
+    return sum(pss_mib(pid) for pid in members) / max(len(workers), 1)

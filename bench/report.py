@@ -135,8 +135,8 @@ def resource_table(targets: Sequence[Target]) -> Table:
     header = ["", *(target.label for target in targets)]
     rows = [
         ["start-up to first answer (s)", *(f"{t.startup_seconds:.2f}" for t in targets)],
-        ["memory per worker at rest (MiB)", *(f"{t.rss_rest_mib:.0f}" for t in targets)],
-        ["memory per worker under load (MiB)", *(f"{t.rss_load_mib:.0f}" for t in targets)],
+        ["memory per worker at rest (MiB, PSS)", *(f"{t.memory_rest_mib:.0f}" for t in targets)],
+        ["memory per worker under load (MiB, PSS)", *(f"{t.memory_load_mib:.0f}" for t in targets)],
         ["lines of Python (src)", *(f"{t.lines_of_code:,}" for t in targets)],
         [
             "own test suite, `make test` (s; both stacks' at once)",
@@ -267,7 +267,9 @@ def write_reports(
         ("I/O-latency sweep", "db read with each database round trip delayed by a proxy.",
          sweep_table(targets, "latency", "ms per round trip"),
          line_chart(targets, "latency", "ms added per database round trip")),
-        ("Resources and size", "Start-up, memory, code and the project's own tests.",
+        ("Resources and size", "Start-up, memory, code and the project's own tests. Memory per"
+         " worker: the whole server's proportional set size (master included; a page that"
+         " processes share is split among them) divided by its workers.",
          resource_table(targets), ""),
         ("The claims, checked", "Each claim beside the closest figure measured here.",
          claims_table(targets, workers), ""),

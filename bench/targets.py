@@ -43,8 +43,8 @@ class Target:
     log: Path  # the server's output, appended to at each start
     test_suite_seconds: float | None = None
     startup_seconds: float = 0.0
-    rss_rest_mib: float = 0.0
-    rss_load_mib: float = 0.0
+    memory_rest_mib: float = 0.0
+    memory_load_mib: float = 0.0
     results: dict[str, LoadResult] = field(default_factory=dict)
     sweep: dict[int, LoadResult] = field(default_factory=dict)
     latency: dict[float, LoadResult] = field(default_factory=dict)
