@@ -30,10 +30,12 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench.delay_proxy import DelayProxy
@@ -145,36 +147,60 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
     with ExitStack() as stack:
         both = []
         for target in pair:  # started one at a time: each start-up is timed alone
-            server = stack.enter_context(target.serving())
+            server = stack.enter_context(target.serving(args.startups))
             progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
             task_id = seed(server)
             check(server, target, task_id)
             target.memory_rest_mib = memory_per_worker_mib(server.process.pid)
             both.append(Served(target, server, task_id))
         warm_up(both, args)
+        unsampled = {served.target.label for served in both}  # memory under load: once each
+
+        def run(served: Served, scenario: Scenario) -> LoadResult:
+            sampler = None
+            if scenario is READ and served.target.label in unsampled:
+                unsampled.discard(served.target.label)
+                sampler = sample_memory_under_load(served, args.duration)
+            result = load(served.server, scenario, served.task_id, args.duration, args.connections)
+            if sampler:
+                sampler.join()
+            return result
+
         for scenario in SCENARIOS:
-            runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
-            for repeat in range(args.repeats):
-                for served in both if repeat % 2 == 0 else both[::-1]:  # S R, R S, S R...
-                    sampler = None
-                    if scenario is READ and repeat == 0:
-                        sampler = sample_memory_under_load(served, args.duration)
-                    runs[served.target.label].append(
-                        load(served.server, scenario, served.task_id, args.duration,
-                             args.connections)
-                    )  # fmt: skip
-                    if sampler:
-                        sampler.join()
+            results = alternated(both, args.repeats, partial(run, scenario=scenario))
             for served in both:
-                result = median_run(runs[served.target.label])
-                served.target.results[scenario.name] = result
-                progress(f"{served.target.label:<18} {scenario.name:<20} {result}")
+                served.target.results[scenario.name] = results[served.target.label]
+                progress(f"{served.target.label:<18} {scenario.name:<20} "
+                         f"{results[served.target.label]}")  # fmt: skip
         for connections in args.sweep:
+            results = alternated(
+                both,
+                args.sweep_repeats,
+                partial(read, seconds=args.sweep_duration, connections=connections),
+            )
             for served in both:
-                result = load(served.server, READ, served.task_id, args.sweep_duration, connections)
-                served.target.sweep[connections] = result
-                progress(f"{served.target.label:<18} db read x{connections:<4} {result}")
+                served.target.sweep[connections] = results[served.target.label]
+                progress(
+                    f"{served.target.label:<18} db read x{connections:<4} "
+                    f"{results[served.target.label]}"
+                )
     return [served.task_id for served in both]
+
+
+def read(served: Served, *, seconds: float, connections: int) -> LoadResult:
+    """One run of the read scenario."""
+    return load(served.server, READ, served.task_id, seconds, connections)
+
+
+def alternated(
+    both: list[Served], repeats: int, run: Callable[[Served], LoadResult]
+) -> dict[str, LoadResult]:
+    """The median of `repeats` runs of each target, taken in turns: S R, R S, S R..."""
+    runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
+    for repeat in range(repeats):
+        for served in both if repeat % 2 == 0 else both[::-1]:
+            runs[served.target.label].append(run(served))
+    return {label: median_run(results) for label, results in runs.items()}
 
 
 def measure_latency(
@@ -191,12 +217,17 @@ def measure_latency(
         warm_up(both, args)
         for delay in args.delays:
             proxy.delay_ms = delay
+            results = alternated(
+                both,
+                args.sweep_repeats,
+                partial(read, seconds=args.sweep_duration, connections=args.connections),
+            )
             for served in both:
-                result = load(
-                    served.server, READ, served.task_id, args.sweep_duration, args.connections
+                served.target.latency[delay] = results[served.target.label]
+                progress(
+                    f"{served.target.label:<18} db read +{delay:g} ms/rt "
+                    f"{results[served.target.label]}"
                 )
-                served.target.latency[delay] = result
-                progress(f"{served.target.label:<18} db read +{delay:g} ms/rt {result}")
         proxy.delay_ms = 0
 
 
@@ -239,6 +270,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sweep", type=int, nargs="+", default=[1, 4, 16, 64, 256])
     parser.add_argument("--sweep-duration", type=float, default=1.0,
                         help="seconds per point of either sweep")  # fmt: skip
+    parser.add_argument(
+        "--sweep-repeats",
+        type=int,
+        default=1,
+        help="alternated runs per point of either sweep: their median",
+    )
+    parser.add_argument(
+        "--startups", type=int, default=1, help="cold starts per target: the median start-up time"
+    )
     parser.add_argument("--delays", type=float, nargs="+", default=[0, 1, 5, 20],
                         help="milliseconds added to each database round trip")  # fmt: skip
     parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timing")
@@ -257,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = (
         f"{args.database}, {args.workers} workers per server, {args.connections} connections, "
         f"basic scenarios: median of {args.repeats} alternated {args.duration:g} s runs, "
-        f"sweeps: {args.sweep_duration:g} s per point, load by {generator}"
+        f"sweeps: median of {args.sweep_repeats} alternated {args.sweep_duration:g} s runs per "
+        f"point, start-up: median of {args.startups}, load by {generator}"
     )
     progress(f"comparing {' and '.join(args.frameworks)}: {settings}")
     targets: list[Target] = []

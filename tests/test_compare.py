@@ -23,7 +23,8 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
     main(
         [
             "--database", "postgresql", "--duration", "0.3", "--repeats", "2", "--connections", "8",
-            "--sweep", "1", "8", "--sweep-duration", "0.2", "--delays", "0", "5",
+            "--sweep", "1", "8", "--sweep-duration", "0.2", "--sweep-repeats", "2",
+            "--delays", "0", "5", "--startups", "2",
             "--output", str(tmp_path),
         ]
     )  # fmt: skip
@@ -40,5 +41,9 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
         assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \|", row), row
     assert re.search(r"^\| 5 \| [\d,]+ \(", markdown, flags=re.MULTILINE), "no 5 ms latency row"
     assert "own test suite, `make test` (s; both stacks' at once) | " in markdown
+    memory = next(
+        line for line in markdown.splitlines() if line.startswith("| memory per worker at rest")
+    )
+    assert re.fullmatch(r"\|[^|]+(\| [1-9]\d* ){4}\|", memory), memory
     assert page.count("<svg") == 3
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
