@@ -116,3 +116,14 @@ def exchange(host: str, port: int, request: bytes) -> Exchange:
             second = None
         usable = second is not None and second.status == 200
         return Exchange(reply, announced, closed=second is None, still_usable=usable)
+
+
+def first_reads(host: str, port: int, requests: list[bytes]) -> list[bytes]:
+    """Send each request in turn on one connection and take what a single read of its
+    answer returns: a response written in one piece arrives whole."""
+    reads = []
+    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+        for request in requests:
+            sock.sendall(request)
+            reads.append(sock.recv(1 << 20))
+    return reads

@@ -19,7 +19,7 @@ import pytest
 
 from tests.databases import require_server
 from tests.hostile_corpus import CASES, MAX_BODY_SIZE, TASK, Case
-from tests.raw_http import Exchange, exchange
+from tests.raw_http import Exchange, exchange, first_reads
 from tests.render import Renders
 from tests.served import Server, Stacks
 from tests.test_parity import DATABASES, FRAMEWORKS, group
@@ -111,6 +111,34 @@ def test_hostile_request_gets_its_documented_answer(
         )
         answers[framework] = comparable(case, document)
     assert answers["fastapi"] == answers["flask"]
+
+
+@pytest.mark.parametrize(
+    "database", [pytest.param(database, marks=group(database)) for database in DATABASES]
+)
+def test_each_response_is_written_in_one_piece(stacks: Stacks, database: str) -> None:
+    """Head and body in one write (one system call, one TCP segment), not two: a single
+    read on the client's side takes the whole answer, every time."""
+    require_server(database)
+    for framework in FRAMEWORKS:
+        server, task = stacks.get(framework, database)
+        host, port = server.base_url.removeprefix("http://").split(":")
+        requests = [
+            f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            for method, path in [
+                ("GET", "/health/live"),
+                ("HEAD", "/health/live"),
+                ("GET", f"/tasks/{task}"),
+                ("GET", "/tasks?limit=oops"),  # a 422
+                ("GET", "/nowhere"),  # a 404
+            ]
+        ] * 5
+        for request, read in zip(requests, first_reads(host, int(port), requests), strict=True):
+            head, blank, body = read.partition(b"\r\n\r\n")
+            assert blank, f"{framework}: {request!r} got a piece of its head: {read!r}"
+            headers = dict(line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:])
+            length = 0 if request.startswith(b"HEAD") else int(headers[b"content-length"])
+            assert len(body) == length, f"{framework}: {request!r} got {read!r}"
 
 
 def test_corpus_names_are_unique() -> None:
