@@ -50,6 +50,12 @@ class Server:
     process: subprocess.Popen[str]
     base_url: str
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """The host and port it listens on, for a raw socket."""
+        host, port = self.base_url.removeprefix("http://").split(":")
+        return host, int(port)
+
     def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Reply:
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
@@ -102,8 +108,8 @@ def post_across_sigterm(server: Server, body: bytes) -> int:
     A graceful shutdown lets a request already in flight complete: 201, not a reset.
     """
     half = len(body) // 2
-    host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=20) as sock:
+    host, port = server.address
+    with socket.create_connection((host, port), timeout=20) as sock:
         head = (
             f"POST /tasks HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"

@@ -71,8 +71,7 @@ class Tally:
 
 def call(server: Server, method: str, path: str, body: bytes | None = None) -> str:
     """One request on a fresh connection: its status, or the name of what went wrong."""
-    host, port = server.base_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=GENEROUS)
+    connection = http.client.HTTPConnection(*server.address, timeout=GENEROUS)
     try:
         headers = {"Content-Type": "application/json"} if body else {}
         connection.request(method, path, body=body, headers=headers)
@@ -399,8 +398,7 @@ def worker_pids(parent: int) -> list[int]:
 def test_slow_clients_do_not_starve_the_service(stack: Stack) -> None:
     tally = Tally()
     with stack.served() as server:
-        host, text_port = server.base_url.removeprefix("http://").split(":")
-        port = int(text_port)
+        host, port = server.address
         idle = [socket.create_connection((host, port), timeout=GENEROUS) for _ in range(200)]
         stop = threading.Event()
 
@@ -487,17 +485,18 @@ def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
     read deadline (BODY_READ_TIMEOUT, 10 s), then answers 400 and closes.
     """
     framing = b"FFFFFFFFFFFFFFFFFFFF\r\nabc\r\n0\r\n\r\n"
-    with stack.served() as server:
-        host, port = server.base_url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=GENEROUS) as sock:
-            sock.sendall(
-                b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n" + framing
-            )
-            start = time.monotonic()
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
-            waited = time.monotonic() - start
+    with (
+        stack.served() as server,
+        socket.create_connection(server.address, timeout=GENEROUS) as sock,
+    ):
+        sock.sendall(
+            b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + framing
+        )
+        start = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        waited = time.monotonic() - start
     report(stack, "chunk size of 20 hex digits", f"{answer[:12]!r} after {waited:.2f} s, closed")
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]

@@ -41,8 +41,7 @@ def stacks(renders: Renders) -> Iterator[Stacks]:
 
 
 def play(server: Server, task: str, case: Case) -> Exchange:
-    host, port = server.base_url.removeprefix("http://").split(":")
-    return exchange(host, int(port), case.request.replace(TASK.encode(), task.encode()))
+    return exchange(*server.address, case.request.replace(TASK.encode(), task.encode()))
 
 
 def refuse_constant(token: str) -> Any:
@@ -122,7 +121,6 @@ def test_each_response_is_written_in_one_piece(stacks: Stacks, database: str) ->
     require_server(database)
     for framework in FRAMEWORKS:
         server, task = stacks.get(framework, database)
-        host, port = server.base_url.removeprefix("http://").split(":")
         requests = [
             f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
             for method, path in [
@@ -133,7 +131,7 @@ def test_each_response_is_written_in_one_piece(stacks: Stacks, database: str) ->
                 ("GET", "/nowhere"),  # a 404
             ]
         ] * 5
-        for request, read in zip(requests, first_reads(host, int(port), requests), strict=True):
+        for request, read in zip(requests, first_reads(*server.address, requests), strict=True):
             head, blank, body = read.partition(b"\r\n\r\n")
             assert blank, f"{framework}: {request!r} got a piece of its head: {read!r}"
             headers = dict(line.lower().split(b": ", 1) for line in head.split(b"\r\n")[1:])

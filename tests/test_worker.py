@@ -106,8 +106,8 @@ def wait_for(condition: Any, what: str, timeout: float = DEADLINE_SECONDS) -> An
 
 def post_and_drop(server: Server, body: bytes, key: str) -> None:
     """Send a whole POST with an Idempotency-Key, then close without reading the answer."""
-    host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    host, port = server.address
+    with socket.create_connection((host, port), timeout=10) as sock:
         head = (
             f"POST /tasks HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n"
