@@ -20,7 +20,7 @@ import yaml
 
 from tests.databases import provisioned, require_server
 from tests.matrix import ROOT, Cell, cells, group_id, group_of
-from tests.render import Renders, make, rendered_files, run
+from tests.render import Renders, install, make, rendered_files, run
 
 CELLS = [
     pytest.param(cell, id=cell.id, marks=pytest.mark.xdist_group(group_id(cell)))
@@ -168,6 +168,18 @@ def test_cells_of_a_group_differ_only_in_ci_files(renders: Renders, cell: Cell) 
     assert [name for name in ours.keys() & theirs.keys() if ours[name] != theirs[name]] == [
         ".copier-answers.yml"
     ] * (cell != group_of(cell)[0])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_make_install_compiles_what_it_installs(renders: Renders, cell: Cell) -> None:
+    """Every installed module has its bytecode, those no run has imported included: a start
+    reads it rather than compiling each module, even where PYTHONDONTWRITEBYTECODE is set."""
+    project = install(renders.get(group_of(cell)[0])).parents[2]
+    # SQLAlchemy's SQL Server dialect: in the lock, and never imported by the service.
+    dialects = list(project.glob(".venv/lib/python*/site-packages/sqlalchemy/dialects/mssql"))
+
+    assert len(dialects) == 1
+    assert list(dialects[0].glob("__pycache__/base.*.pyc"))
 
 
 @pytest.mark.parametrize("cell", CELLS)
