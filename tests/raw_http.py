@@ -22,6 +22,7 @@ class RawReply:
     status: int
     headers: dict[str, str]  # names lower-cased; repeated headers joined with ", "
     body: bytes
+    interim: list[int]  # the 1xx answers that came first (100 Continue)
 
 
 class _Reader:
@@ -61,6 +62,7 @@ class _Reader:
 
 
 def _read_reply(reader: _Reader, method: bytes) -> RawReply | None:
+    interim = []
     while True:
         head = reader.until(b"\r\n\r\n")
         if head is None:
@@ -68,7 +70,8 @@ def _read_reply(reader: _Reader, method: bytes) -> RawReply | None:
         status_line, *lines = head.decode("latin-1").split("\r\n")
         status = int(status_line.split()[1])
         if status >= 200 or status == 101:
-            break  # 100 Continue and other interim answers precede the real one
+            break
+        interim.append(status)  # 100 Continue and other interim answers precede the real one
     headers: dict[str, str] = {}
     for line in lines:
         name, _, value = line.partition(":")
@@ -86,7 +89,7 @@ def _read_reply(reader: _Reader, method: bytes) -> RawReply | None:
         body = reader.exactly(int(headers["content-length"]))
     else:
         body = reader.rest()
-    return RawReply(status, headers, body)
+    return RawReply(status, headers, body, interim)
 
 
 @dataclass
