@@ -167,16 +167,22 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
             return result
 
         for scenario in SCENARIOS:
-            results = alternated(both, args.repeats, partial(run, scenario=scenario))
+            runs = alternated(both, args.repeats, partial(run, scenario=scenario))
+            results = medians(runs)
             for served in both:
                 served.target.results[scenario.name] = results[served.target.label]
+                served.target.repeats[scenario.name] = [
+                    result.requests_per_second for result in runs[served.target.label]
+                ]
                 progress(f"{served.target.label:<18} {scenario.name:<20} "
                          f"{results[served.target.label]}")  # fmt: skip
         for connections in args.sweep:
-            results = alternated(
-                both,
-                args.sweep_repeats,
-                partial(read, seconds=args.sweep_duration, connections=connections),
+            results = medians(
+                alternated(
+                    both,
+                    args.sweep_repeats,
+                    partial(read, seconds=args.sweep_duration, connections=connections),
+                )
             )
             for served in both:
                 served.target.sweep[connections] = results[served.target.label]
@@ -194,12 +200,17 @@ def read(served: Served, *, seconds: float, connections: int) -> LoadResult:
 
 def alternated(
     both: list[Served], repeats: int, run: Callable[[Served], LoadResult]
-) -> dict[str, LoadResult]:
-    """The median of `repeats` runs of each target, taken in turns: S R, R S, S R..."""
+) -> dict[str, list[LoadResult]]:
+    """`repeats` runs of each target, taken in turns (S R, R S, S R...): the n-th run of one
+    target and the n-th of the other were taken side by side."""
     runs: dict[str, list[LoadResult]] = {served.target.label: [] for served in both}
     for repeat in range(repeats):
         for served in both if repeat % 2 == 0 else both[::-1]:
             runs[served.target.label].append(run(served))
+    return runs
+
+
+def medians(runs: dict[str, list[LoadResult]]) -> dict[str, LoadResult]:
     return {label: median_run(results) for label, results in runs.items()}
 
 
@@ -217,10 +228,12 @@ def measure_latency(
         warm_up(both, args)
         for delay in args.delays:
             proxy.delay_ms = delay
-            results = alternated(
-                both,
-                args.sweep_repeats,
-                partial(read, seconds=args.sweep_duration, connections=args.connections),
+            results = medians(
+                alternated(
+                    both,
+                    args.sweep_repeats,
+                    partial(read, seconds=args.sweep_duration, connections=args.connections),
+                )
             )
             for served in both:
                 served.target.latency[delay] = results[served.target.label]

@@ -8,6 +8,7 @@ the closest figure measured here.
 from __future__ import annotations
 
 import html
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,18 @@ def _ratio(ours: LoadResult | None, bare: LoadResult | None) -> str:
     return f"{ours.requests_per_second / bare.requests_per_second:.2f}"
 
 
+def paired_spread(ours: Sequence[float], bare: Sequence[float]) -> str:
+    """How far the ratio moved from one pair of side-by-side runs to the next: the middle
+    half of the pairs' ratios (all of them when there are fewer than four pairs)."""
+    ratios = sorted(mine / theirs for mine, theirs in zip(ours, bare, strict=False) if theirs)
+    if not ratios:
+        return ""
+    low, high = ratios[0], ratios[-1]
+    if len(ratios) >= 4:
+        low, _, high = statistics.quantiles(ratios, n=4)
+    return f" ({low:.2f}-{high:.2f})"
+
+
 def stacks(targets: Sequence[Target]) -> list[tuple[Target, Target]]:
     return [(targets[i], targets[i + 1]) for i in range(0, len(targets) - 1, 2)]
 
@@ -104,14 +117,19 @@ def stacks(targets: Sequence[Target]) -> list[tuple[Target, Target]]:
 def scenario_table(targets: Sequence[Target], scenarios: list[str]) -> Table:
     header = ["scenario"]
     for service, reference in stacks(targets):
-        header += [f"{service.label} req/s (p99 ms)", f"{reference.label} req/s", "ratio"]
+        header += [
+            f"{service.label} req/s (p99 ms)",
+            f"{reference.label} req/s",
+            "ratio (run by run)",
+        ]
     rows = []
     for name in scenarios:
         row = [name]
         for service, reference in stacks(targets):
             ours, bare = service.results.get(name), reference.results.get(name)
             p99 = f" ({ours.p99_ms:.1f})" if ours else ""
-            row += [_rate(ours) + p99, _rate(bare), _ratio(ours, bare)]
+            spread = paired_spread(service.repeats.get(name, []), reference.repeats.get(name, []))
+            row += [_rate(ours) + p99, _rate(bare), _ratio(ours, bare) + spread]
         rows.append(row)
     return header, rows
 
@@ -260,7 +278,9 @@ def write_reports(
     """compare.md and compare.html in `output`; the paths written."""
     workers = int(targets[0].env.get("WEB_CONCURRENCY", "2")) if targets else 2
     sections: list[tuple[str, str, Table, str]] = [
-        ("Throughput", "Each stack's service beside its bare reference (ratio: service / it).",
+        ("Throughput", "Each stack's service beside its bare reference. Ratio: service / it, of "
+         "their median runs; in brackets, the middle half of the ratios of the runs taken "
+         "side by side (all of them below four pairs): how far the machine moved the ratio.",
          scenario_table(targets, scenarios), bar_chart(targets, scenarios)),
         ("Concurrency sweep", "db read at rising numbers of connections.",
          sweep_table(targets, "sweep", "connections"), line_chart(targets, "sweep", "connections")),

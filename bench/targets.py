@@ -49,6 +49,9 @@ class Target:
     memory_rest_mib: float = 0.0
     memory_load_mib: float = 0.0
     results: dict[str, LoadResult] = field(default_factory=dict)
+    # Each basic scenario's req/s, run by run, in the order taken (alternated with the
+    # other target of the pair: the n-th runs of both were taken side by side).
+    repeats: dict[str, list[float]] = field(default_factory=dict)
     sweep: dict[int, LoadResult] = field(default_factory=dict)
     latency: dict[float, LoadResult] = field(default_factory=dict)
 

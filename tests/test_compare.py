@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.compare import SCENARIOS, main
+from bench.report import paired_spread
 from tests.databases import require_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compare")]
@@ -38,7 +39,8 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
         row = next(
             line for line in markdown.splitlines() if line.startswith(f"| {scenario.name} |")
         )
-        assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \|", row), row
+        # The ratio of the medians, and the spread of the two side-by-side pairs' ratios.
+        assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \([\d.]+-[\d.]+\) \|", row), row
     assert re.search(r"^\| 5 \| [\d,]+ \(", markdown, flags=re.MULTILINE), "no 5 ms latency row"
     assert "own test suite, `make test` (s; both stacks' at once) | " in markdown
     memory = next(
@@ -47,3 +49,12 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
     assert re.fullmatch(r"\|[^|]+(\| [1-9]\d* ){4}\|", memory), memory
     assert page.count("<svg") == 3
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_the_spread_is_the_middle_half_of_the_paired_ratios() -> None:
+    service = [100.0, 90.0, 110.0, 80.0, 120.0]
+    reference = [100.0, 100.0, 100.0, 100.0, 100.0]
+
+    assert paired_spread(service, reference) == " (0.85-1.15)"  # quartiles of 0.8 ... 1.2
+    assert paired_spread(service[:3], reference[:3]) == " (0.90-1.10)"  # few pairs: all
+    assert paired_spread([], []) == ""
