@@ -500,3 +500,43 @@ def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
         waited = time.monotonic() - start
     report(stack, "chunk size of 20 hex digits", f"{answer[:12]!r} after {waited:.2f} s, closed")
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+
+
+# Both stacks' body read deadline (server.BODY_READ_TIMEOUT for Flask,
+# web.middleware.BODY_READ_TIMEOUT for FastAPI), as the README documents it.
+BODY_READ_TIMEOUT = 10.0
+
+
+@on_postgresql_only  # the body never reaches the database
+def test_a_body_that_stops_short_is_answered_at_its_deadline(stack: Stack) -> None:
+    """A body that pauses for less than the body read deadline is read as usual. One that
+    stops short of its declared length is answered 400 once the deadline passes, not
+    later (Flask waited a second deadline for the rest, FastAPI for ever), and the server
+    closes the connection after saying so: its framing is lost with the missing bytes.
+    """
+    head = (
+        b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n"
+    )
+    body = b'{"command": "stalled"}'
+    with stack.served() as server:
+        with socket.create_connection(server.address, timeout=GENEROUS) as sock:
+            sock.sendall(head % len(body) + body[:9])
+            time.sleep(BODY_READ_TIMEOUT / 4)
+            sock.sendall(body[9:])
+            paused = sock.recv(65536)
+        with socket.create_connection(server.address, timeout=GENEROUS) as sock:
+            sock.sendall(head % (len(body) + 1) + body)  # one byte never comes
+            start = time.monotonic()
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            waited = time.monotonic() - start
+    report(stack, "a body one byte short", f"{answer[:12]!r} after {waited:.2f} s, closed")
+    assert paused.startswith(b"HTTP/1.1 201"), paused[:300]
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    headers = answer.partition(b"\r\n\r\n")[0].lower()
+    assert b"\r\nconnection: close" in headers, headers
+    assert answer.endswith(b'{"detail":"Bad Request"}'), answer[-200:]
+    # At one deadline: a second wait for the rest would end past twice it.
+    assert BODY_READ_TIMEOUT - 1 < waited < 2 * BODY_READ_TIMEOUT - 1, waited
