@@ -171,21 +171,19 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
             results = medians(runs)
             for served in both:
                 served.target.results[scenario.name] = results[served.target.label]
-                served.target.repeats[scenario.name] = [
-                    result.requests_per_second for result in runs[served.target.label]
-                ]
+                served.target.repeats[scenario.name] = rates(runs[served.target.label])
                 progress(f"{served.target.label:<18} {scenario.name:<20} "
                          f"{results[served.target.label]}")  # fmt: skip
         for connections in args.sweep:
-            results = medians(
-                alternated(
-                    both,
-                    args.sweep_repeats,
-                    partial(read, seconds=args.sweep_duration, connections=connections),
-                )
+            runs = alternated(
+                both,
+                args.sweep_repeats,
+                partial(read, seconds=args.sweep_duration, connections=connections),
             )
+            results = medians(runs)
             for served in both:
                 served.target.sweep[connections] = results[served.target.label]
+                served.target.sweep_repeats[connections] = rates(runs[served.target.label])
                 progress(
                     f"{served.target.label:<18} db read x{connections:<4} "
                     f"{results[served.target.label]}"
@@ -214,6 +212,11 @@ def medians(runs: dict[str, list[LoadResult]]) -> dict[str, LoadResult]:
     return {label: median_run(results) for label, results in runs.items()}
 
 
+def rates(runs: list[LoadResult]) -> list[float]:
+    """Each run's req/s, in the order taken."""
+    return [result.requests_per_second for result in runs]
+
+
 def measure_latency(
     pair: tuple[Target, Target], task_ids: list[str], proxy: DelayProxy, args: argparse.Namespace
 ) -> None:
@@ -228,15 +231,15 @@ def measure_latency(
         warm_up(both, args)
         for delay in args.delays:
             proxy.delay_ms = delay
-            results = medians(
-                alternated(
-                    both,
-                    args.sweep_repeats,
-                    partial(read, seconds=args.sweep_duration, connections=args.connections),
-                )
+            runs = alternated(
+                both,
+                args.sweep_repeats,
+                partial(read, seconds=args.sweep_duration, connections=args.connections),
             )
+            results = medians(runs)
             for served in both:
                 served.target.latency[delay] = results[served.target.label]
+                served.target.latency_repeats[delay] = rates(runs[served.target.label])
                 progress(
                     f"{served.target.label:<18} db read +{delay:g} ms/rt "
                     f"{results[served.target.label]}"

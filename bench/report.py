@@ -135,16 +135,33 @@ def scenario_table(targets: Sequence[Target], scenarios: list[str]) -> Table:
 
 
 def sweep_table(targets: Sequence[Target], attribute: str, unit: str) -> Table:
+    """Each point of a sweep: every target's req/s and latency, and after each stack's pair
+    the ratio of its service to its reference, with its run-by-run spread."""
     points = sorted({point for target in targets for point in getattr(target, attribute)})
-    header = [unit, *(f"{target.label} req/s (p50 / p99 ms)" for target in targets)]
+    header = [unit]
+    for service, reference in stacks(targets):
+        header += [
+            f"{service.label} req/s (p50 / p99 ms)",
+            f"{reference.label} req/s (p50 / p99 ms)",
+            "ratio (run by run)",
+        ]
     if not points:
-        return header, [["not measured", *("-" for _ in targets)]]
+        return header, [["not measured", *("-" for _ in header[1:])]]
     rows = []
     for point in points:
         row = [f"{point:g}"]
-        for target in targets:
-            result = getattr(target, attribute).get(point)
-            row.append("-" if result is None else _latency(result))
+        for service, reference in stacks(targets):
+            ours = getattr(service, attribute).get(point)
+            bare = getattr(reference, attribute).get(point)
+            spread = paired_spread(
+                getattr(service, f"{attribute}_repeats").get(point, []),
+                getattr(reference, f"{attribute}_repeats").get(point, []),
+            )
+            row += [
+                "-" if ours is None else _latency(ours),
+                "-" if bare is None else _latency(bare),
+                _ratio(ours, bare) + spread,
+            ]
         rows.append(row)
     return header, rows
 
@@ -282,9 +299,10 @@ def write_reports(
          "their median runs; in brackets, the middle half of the ratios of the runs taken "
          "side by side (all of them below four pairs): how far the machine moved the ratio.",
          scenario_table(targets, scenarios), bar_chart(targets, scenarios)),
-        ("Concurrency sweep", "db read at rising numbers of connections.",
+        ("Concurrency sweep", "db read at rising numbers of connections; ratio as above.",
          sweep_table(targets, "sweep", "connections"), line_chart(targets, "sweep", "connections")),
-        ("I/O-latency sweep", "db read with each database round trip delayed by a proxy.",
+        ("I/O-latency sweep", "db read with each database round trip delayed by a proxy; "
+         "ratio as above.",
          sweep_table(targets, "latency", "ms per round trip"),
          line_chart(targets, "latency", "ms added per database round trip")),
         ("Resources and size", "Start-up, memory, code and the project's own tests. Memory per"

@@ -54,6 +54,9 @@ class Target:
     repeats: dict[str, list[float]] = field(default_factory=dict)
     sweep: dict[int, LoadResult] = field(default_factory=dict)
     latency: dict[float, LoadResult] = field(default_factory=dict)
+    # Each sweep point's req/s, run by run, alternated like `repeats`.
+    sweep_repeats: dict[int, list[float]] = field(default_factory=dict)
+    latency_repeats: dict[float, list[float]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:

@@ -41,7 +41,11 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
         )
         # The ratio of the medians, and the spread of the two side-by-side pairs' ratios.
         assert re.search(r"\| [\d,]+ \([\d.]+\) \| [\d,]+ \| [\d.]+ \([\d.]+-[\d.]+\) \|", row), row
-    assert re.search(r"^\| 5 \| [\d,]+ \(", markdown, flags=re.MULTILINE), "no 5 ms latency row"
+    # Each sweep point: both targets of a stack, then their ratio with its spread.
+    point = r"[\d,]+ \([\d.]+ / [\d.]+\) \| [\d,]+ \([\d.]+ / [\d.]+\) \| [\d.]+ \([\d.]+-[\d.]+\)"
+    for value in ("1", "8", "5"):  # connections 1 and 8, a 5 ms delay
+        row = rf"^\| {value} \| {point} \| {point} \|$"
+        assert re.search(row, markdown, flags=re.MULTILINE), value
     assert "own test suite, `make test` (s; both stacks' at once) | " in markdown
     memory = next(
         line for line in markdown.splitlines() if line.startswith("| memory per worker at rest")
