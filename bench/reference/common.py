@@ -38,9 +38,13 @@ COUNT = text("SELECT count(*) FROM tasks")
 # The row the service writes: the claim order's rank, no attempts yet, due at once.
 INSERT: TextClause = text(
     "INSERT INTO tasks (id, command, priority, priority_rank, status, attempts, run_after,"
-    " created_at, updated_at) VALUES (:id, :command, :priority, :rank, 'queued', 0, :now,"
-    " :now, :now)"
+    " created_at, updated_at, idempotency_key) VALUES (:id, :command, :priority, :rank,"
+    " 'queued', 0, :now, :now, :now, :key)"
 ).bindparams(bindparam("id", type_=Uuid()), bindparam("now", type_=DateTime()))
+# The task an Idempotency-Key made, for a retried create.
+SELECT_BY_KEY = text(f"SELECT {_COLUMNS} FROM tasks WHERE idempotency_key = :key").columns(**_TYPES)
+# As the service takes an Idempotency-Key header: visible ASCII, at most the column's length.
+IDEMPOTENCY_KEY = Annotated[str, StringConstraints(pattern=r"^[!-~]+$", max_length=255)]
 # The drivers the generated stacks use, by the plain scheme of DATABASE_URL.
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
                  "mysql": "mysql+aiomysql"}  # fmt: skip
@@ -68,7 +72,7 @@ def as_dict(row: Row[Any]) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def new_task(task: TaskIn) -> tuple[dict[str, Any], dict[str, Any]]:
+def new_task(task: TaskIn, key: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The INSERT's parameters for a new task (naive UTC), and the task as the service returns
     it: the same fields, so that the reference writes the same response."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -79,6 +83,7 @@ def new_task(task: TaskIn) -> tuple[dict[str, Any], dict[str, Any]]:
         "priority": task.priority,
         "rank": PRIORITY_RANK.get(task.priority, 1),
         "now": now,
+        "key": key,
     }
     created = {
         "id": task_id,
@@ -95,3 +100,11 @@ def new_task(task: TaskIn) -> tuple[dict[str, Any], dict[str, Any]]:
         "error": None,
     }
     return parameters, created
+
+
+def replayed(row: Row[Any] | None, task: TaskIn) -> dict[str, Any] | None:
+    """The task a retried create returns (its key's first task, made from the same input),
+    or None: the key was used for another task (409)."""
+    if row is None or (row.command, row.priority) != (task.command, task.priority):
+        return None
+    return as_dict(row)

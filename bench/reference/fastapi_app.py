@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Response
+from fastapi import FastAPI, Header, HTTPException, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.reference.common import (
     ASYNC_DRIVERS,
     COUNT,
+    IDEMPOTENCY_KEY,
     INSERT,
+    SELECT_BY_KEY,
     SELECT_ONE,
     SELECT_PAGE,
     TaskIn,
     as_dict,
     engine_url,
     new_task,
+    replayed,
 )
 
 
@@ -51,11 +55,25 @@ def create_app() -> FastAPI:
         return as_dict(row)
 
     @app.post("/tasks", status_code=201)
-    async def create_task(task: TaskIn, response: Response) -> dict[str, Any]:
-        values, created = new_task(task)
-        async with engine.begin() as connection:
-            await connection.execute(INSERT, values)
-        response.headers["Location"] = f"/tasks/{values['id']}"
+    async def create_task(
+        task: TaskIn,
+        response: Response,
+        key: Annotated[IDEMPOTENCY_KEY | None, Header(alias="Idempotency-Key")] = None,
+    ) -> dict[str, Any]:
+        values, created = new_task(task, key)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(INSERT, values)
+        except IntegrityError:
+            if key is None:
+                raise
+            async with engine.connect() as connection:
+                row = (await connection.execute(SELECT_BY_KEY, {"key": key})).first()
+            first = replayed(row, task)
+            if first is None:
+                raise HTTPException(409, "Conflict") from None
+            created = first
+        response.headers["Location"] = f"/tasks/{created['id']}"
         return created
 
     return app

@@ -11,12 +11,15 @@ import uuid
 from typing import Any
 
 from flask import Flask, abort, request
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
 
 from bench.reference.common import (
     COUNT,
+    IDEMPOTENCY_KEY,
     INSERT,
+    SELECT_BY_KEY,
     SELECT_ONE,
     SELECT_PAGE,
     SYNC_DRIVERS,
@@ -24,7 +27,10 @@ from bench.reference.common import (
     as_dict,
     engine_url,
     new_task,
+    replayed,
 )
+
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IDEMPOTENCY_KEY)
 
 
 def create_app() -> Flask:
@@ -56,13 +62,25 @@ def create_app() -> Flask:
 
     @app.post("/tasks")
     def create_task() -> tuple[dict[str, Any], int, dict[str, str]]:
+        key = request.headers.get("Idempotency-Key")
         try:
             task = TaskIn.model_validate_json(request.get_data())
+            if key is not None:
+                key = _IDEMPOTENCY_KEY.validate_python(key)
         except ValidationError as error:
             return {"detail": error.errors(include_url=False)}, 422, {}
-        values, created = new_task(task)
-        with engine.begin() as connection:
-            connection.execute(INSERT, values)
-        return created, 201, {"Location": f"/tasks/{values['id']}"}
+        values, created = new_task(task, key)
+        try:
+            with engine.begin() as connection:
+                connection.execute(INSERT, values)
+        except IntegrityError:
+            if key is None:
+                raise
+            with engine.connect() as connection:
+                first = replayed(connection.execute(SELECT_BY_KEY, {"key": key}).first(), task)
+            if first is None:
+                abort(409)
+            created = first
+        return created, 201, {"Location": f"/tasks/{created['id']}"}
 
     return app
