@@ -507,32 +507,48 @@ def test_a_chunk_that_never_comes_is_answered(stack: Stack) -> None:
 BODY_READ_TIMEOUT = 10.0
 
 
+# A body in two pieces, framed by its declared length or in one chunk, and a body cut
+# short: a request head and body that never end.
+_HEAD = b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
+_BODY = b'{"command": "stalled"}'
+FRAMINGS = {
+    "declared length": (
+        _HEAD + b"Content-Length: %d\r\n\r\n" % len(_BODY) + _BODY[:9],
+        _BODY[9:],
+        _HEAD + b"Content-Length: %d\r\n\r\n" % (len(_BODY) + 1) + _BODY,  # a byte short
+    ),
+    "chunked": (
+        _HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % len(_BODY) + _BODY[:9],
+        _BODY[9:] + b"\r\n0\r\n\r\n",
+        _HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(_BODY) + 1) + _BODY,
+    ),
+}
+
+
 @on_postgresql_only  # the body never reaches the database
-def test_a_body_that_stops_short_is_answered_at_its_deadline(stack: Stack) -> None:
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+def test_a_body_that_stops_short_is_answered_at_its_deadline(stack: Stack, framing: str) -> None:
     """A body that pauses for less than the body read deadline is read as usual. One that
-    stops short of its declared length is answered 400 once the deadline passes, not
-    later (Flask waited a second deadline for the rest, FastAPI for ever), and the server
-    closes the connection after saying so: its framing is lost with the missing bytes.
+    stops short of its declared length (or of its chunk's) is answered 400 once the
+    deadline passes, not later (Flask waited a second deadline for the rest, FastAPI for
+    ever), and the server closes the connection after saying so: its framing is lost with
+    the missing bytes.
     """
-    head = (
-        b"POST /tasks HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n"
-        b"Content-Length: %d\r\n\r\n"
-    )
-    body = b'{"command": "stalled"}'
+    first_piece, second_piece, cut_short = FRAMINGS[framing]
     with stack.served() as server:
         with socket.create_connection(server.address, timeout=GENEROUS) as sock:
-            sock.sendall(head % len(body) + body[:9])
+            sock.sendall(first_piece)
             time.sleep(BODY_READ_TIMEOUT / 4)
-            sock.sendall(body[9:])
+            sock.sendall(second_piece)
             paused = sock.recv(65536)
         with socket.create_connection(server.address, timeout=GENEROUS) as sock:
-            sock.sendall(head % (len(body) + 1) + body)  # one byte never comes
+            sock.sendall(cut_short)
             start = time.monotonic()
             answer = b""
             while chunk := sock.recv(65536):
                 answer += chunk
             waited = time.monotonic() - start
-    report(stack, "a body one byte short", f"{answer[:12]!r} after {waited:.2f} s, closed")
+    report(stack, f"{framing}, a byte short", f"{answer[:12]!r} after {waited:.2f} s, closed")
     assert paused.startswith(b"HTTP/1.1 201"), paused[:300]
     assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
     headers = answer.partition(b"\r\n\r\n")[0].lower()
