@@ -12,11 +12,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeEngine
 
 Command = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-# What the service reads and returns of a task (its worker fields included).
-_COLUMNS = (
-    "id, command, priority, status, created_at, updated_at, payload, attempts, run_after,"
-    " lease_expires_at, result, error"
+# What the service reads and returns of a task in a page (its worker fields included), and
+# of one task: that and its payload and result.
+_SUMMARY_COLUMNS = (
+    "id, command, priority, status, created_at, updated_at, attempts, run_after,"
+    " lease_expires_at, error"
 )
+_COLUMNS = f"{_SUMMARY_COLUMNS}, payload, result"
 # Typed parameters and results: the same SQL runs on SQLite, PostgreSQL and MySQL, where a
 # UUID is native, or 32 hex characters.
 _TYPES: dict[str, TypeEngine[Any]] = {
@@ -27,7 +29,7 @@ _TYPES: dict[str, TypeEngine[Any]] = {
     "lease_expires_at": DateTime(),
 }
 SELECT_PAGE = text(
-    f"SELECT {_COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o"
+    f"SELECT {_SUMMARY_COLUMNS} FROM tasks ORDER BY created_at, id LIMIT :l OFFSET :o"
 ).columns(**_TYPES)
 SELECT_ONE = (
     text(f"SELECT {_COLUMNS} FROM tasks WHERE id = :id")
@@ -92,12 +94,12 @@ def new_task(task: TaskIn, key: str | None = None) -> tuple[dict[str, Any], dict
         "status": "queued",
         "created_at": now,
         "updated_at": now,
-        "payload": None,
         "attempts": 0,
         "run_after": now,
         "lease_expires_at": None,
-        "result": None,
         "error": None,
+        "payload": None,
+        "result": None,
     }
     return parameters, created
 
