@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,13 @@ def _wait_for(connect: object, what: str, timeout: float = START_TIMEOUT) -> flo
             if time.monotonic() - start > timeout:
                 raise AssertionError(f"{what} did not come up in {timeout} s") from None
             time.sleep(0.1)
+
+
+def _signal_if_alive(pid: int, signal_number: int) -> None:
+    # A process listed a moment ago may be gone: thawed first, the postmaster reaps the
+    # backends that ended while it was stopped before they are signalled (seen in CI).
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal_number)
 
 
 @dataclass
@@ -94,11 +101,11 @@ class PrivateServer:
     def freeze(self) -> None:
         """SIGSTOP every process of the server: connections stay open, nothing answers."""
         for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
+            _signal_if_alive(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         for pid in self.pids():
-            os.kill(pid, signal.SIGCONT)
+            _signal_if_alive(pid, signal.SIGCONT)
 
     # --- lifecycle -------------------------------------------------------------------
     def session(self, dbname: str = "postgres", *, autocommit: bool = False) -> Any:
