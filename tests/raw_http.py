@@ -7,6 +7,7 @@ surrogates and odd headers reach the server exactly as written.
 from __future__ import annotations
 
 import socket
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 TIMEOUT = 10.0  # seconds; a server that says nothing for this long is hanging
@@ -130,3 +131,17 @@ def first_reads(host: str, port: int, requests: list[bytes]) -> list[bytes]:
             sock.sendall(request)
             reads.append(sock.recv(1 << 20))
     return reads
+
+
+def at_once(host: str, port: int, request: bytes, count: int) -> list[RawReply | None]:
+    """Send `request` on `count` connections opened beforehand, back to back, then read
+    every answer: the requests reach the server's threads together, not as each connects."""
+    method = request.split(b" ", 1)[0]
+    with ExitStack() as stack:
+        sockets = [
+            stack.enter_context(socket.create_connection((host, port), timeout=TIMEOUT))
+            for _ in range(count)
+        ]
+        for sock in sockets:
+            sock.sendall(request)
+        return [_read_reply(_Reader(sock), method) for sock in sockets]

@@ -11,10 +11,13 @@ import pytest
 
 from tests.databases import in_ci
 from tests.matrix import axes, default_cell
+from tests.raw_http import at_once
 from tests.render import install, render, run_tool
 from tests.served import browser_dom, post_across_sigterm, serving
 
 pytestmark = pytest.mark.slow
+
+OPENAPI_REQUEST = b"GET /openapi.json HTTP/1.1\r\nHost: twinstack\r\nConnection: close\r\n\r\n"
 
 
 @pytest.mark.parametrize("framework", axes()["framework"])
@@ -40,6 +43,10 @@ def test_default_project_serves_over_http(tmp_path: Path, framework: str) -> Non
                 )
             )
         after_burst = server.request("GET", "/tasks?limit=1").json()["total"]
+        # Nothing has asked for the OpenAPI document yet: a burst of first requests, served
+        # by every worker's threads at once, must each get the whole document, and so must
+        # every later request (a worker once cached a document missing part of a schema).
+        first_documents = at_once(*server.address, OPENAPI_REQUEST, 32)
         docs = server.request("GET", "/docs")
         openapi = server.request("GET", "/openapi.json")
         # The docs pages render in a real browser, on a machine with no internet access.
@@ -65,6 +72,11 @@ def test_default_project_serves_over_http(tmp_path: Path, framework: str) -> Non
     assert docs.status == 200
     assert b"swagger-ui" in docs.body
     assert "/tasks" in openapi.json()["paths"]
+    assert all(reply and reply.status == 200 for reply in first_documents)
+    sizes = sorted({len(reply.body) for reply in first_documents if reply})
+    assert all(reply and reply.body == openapi.body for reply in first_documents), (
+        f"first documents of {sizes} bytes; a later one has {len(openapi.body)}"
+    )
     # A clean, graceful exit on SIGTERM, and JSON access logs carrying the request id.
     assert drained == 201, "SIGTERM must let the in-flight request finish"
     output = log.read_text()
