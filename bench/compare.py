@@ -40,7 +40,7 @@ from pathlib import Path
 
 from bench.delay_proxy import DelayProxy
 from bench.load import LoadResult, run_load
-from bench.processes import memory_per_worker_mib
+from bench.processes import memory_per_worker_mib, wait_for_workers
 from bench.report import write_reports
 from bench.targets import Target, host_and_port, prepared, serving_together, through
 from tests.databases import HOST, PORTS
@@ -151,6 +151,7 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
             progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
             task_id = seed(server)
             check(server, target, task_id)
+            wait_for_workers(server.process.pid, args.workers)
             target.memory_rest_mib = memory_per_worker_mib(server.process.pid)
             both.append(Served(target, server, task_id))
         warm_up(both, args)

@@ -9,6 +9,7 @@ forks of a master that imported the app (Gunicorn's preload_app) for pages it ho
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -49,8 +50,27 @@ def _helper(pid: int) -> bool:
         return True
 
 
+def _workers(group: int, members: list[int]) -> list[int]:
+    return [pid for pid in members if pid != group and not _helper(pid)]
+
+
 def memory_per_worker_mib(group: int) -> float:
     """The whole server's memory (master, workers, helpers) divided by its workers."""
     members = group_members(group)
-    workers = [pid for pid in members if pid != group and not _helper(pid)]
-    return sum(pss_mib(pid) for pid in members) / max(len(workers), 1)
+    return sum(pss_mib(pid) for pid in members) / max(len(_workers(group, members)), 1)
+
+
+def wait_for_workers(group: int, count: int, timeout: float = 30.0, settle: float = 0.5) -> None:
+    """Return once the server has `count` workers, and `settle` seconds more for the last
+    one to finish starting.
+
+    A server answers as soon as its first worker is up; Gunicorn forks the next one up to
+    0.1 s later. Memory at rest taken at the first answer counted the master and one
+    worker, and divided them by one: 86 MiB per worker where all up gave 51.
+    """
+    deadline = time.monotonic() + timeout
+    while len(_workers(group, group_members(group))) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"server {group}: fewer than {count} workers after {timeout:.0f} s")
+        time.sleep(0.05)
+    time.sleep(settle)
