@@ -66,7 +66,7 @@ def wait_for_workers(group: int, count: int, timeout: float = 30.0, settle: floa
 
     A server answers as soon as its first worker is up; Gunicorn forks the next one up to
     0.1 s later. Memory at rest taken at the first answer counted the master and one
-    worker, and divided them by one: 86 MiB per worker where all up gave 51.
+    worker, and divided them by one: 86 MiB per worker where all up gave 52.
     """
     deadline = time.monotonic() + timeout
     while len(_workers(group, group_members(group))) < count:

@@ -128,8 +128,8 @@ def wait_for_live(server: Server, timeout: float = 60) -> None:
         except OSError:
             # Refused: nothing listens yet. A server that imports its app before it binds
             # (the services, with preload) is refused until it is nearly ready, and 50 ms
-            # between tries added 0-50 ms to its start-up (all 10 of one run's starts read
-            # 0.359 s; 0.344 s polled every 2 ms). One that binds first (a reference
+            # between tries added 0-50 ms to its start-up (10 of one run's starts read
+            # 0.358-0.362 s; 0.344 s polled every 2 ms). One that binds first (a reference
             # whose workers import the app) holds the connection until it answers instead.
             time.sleep(0.002)
     raise SystemExit(f"{server.base_url}: no answer in {timeout:.0f} s")
