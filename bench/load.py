@@ -45,7 +45,7 @@ def _wrk(url: str, method: str, body: str | None, duration: float, connections: 
     with tempfile.TemporaryDirectory() as scratch:
         lua = Path(scratch) / "request.lua"
         lua.write_text(script)
-        output = subprocess.run(
+        finished = subprocess.run(
             [
                 "wrk",
                 f"-t{min(2, connections)}",
@@ -58,8 +58,11 @@ def _wrk(url: str, method: str, body: str | None, duration: float, connections: 
             ],
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout
+            check=False,
+        )
+    if finished.returncode != 0:  # "unable to connect": the server is gone; say so
+        raise RuntimeError(f"wrk exited {finished.returncode}: {finished.stderr.strip()}")
+    output = finished.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = _milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
