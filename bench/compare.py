@@ -147,6 +147,10 @@ def measure(pair: tuple[Target, Target], args: argparse.Namespace) -> list[str]:
     with ExitStack() as stack:
         both = []
         for target in pair:  # started one at a time: each start-up is timed alone
+            target.time_libraries_startup(args.startups)  # a reference's, before it serves
+            if target.libraries_startup_seconds is not None:
+                progress(f"{target.label}, importing its service's libraries: ready in "
+                         f"{target.libraries_startup_seconds:.2f} s")  # fmt: skip
             server = stack.enter_context(target.serving(args.startups))
             progress(f"{target.label}: ready in {target.startup_seconds:.2f} s")
             task_id = seed(server)

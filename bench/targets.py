@@ -46,6 +46,10 @@ class Target:
     log: Path  # the server's output, appended to at each start
     test_suite_seconds: float | None = None
     startup_seconds: float = 0.0
+    # A reference only: the same app importing its service's libraries first
+    # (bench/reference/libraries.py), and its start-up.
+    libraries_command: list[str] | None = None
+    libraries_startup_seconds: float | None = None
     memory_rest_mib: float = 0.0
     memory_load_mib: float = 0.0
     results: dict[str, LoadResult] = field(default_factory=dict)
@@ -62,15 +66,17 @@ class Target:
     def label(self) -> str:
         return f"{LABELS[self.framework]} {self.kind}"
 
-    def start(self, database_url: str | None = None) -> tuple[Server, float]:
-        """The target's server on `database_url` (its own by default), just started, and when
-        it was; stop it with tests.served.stop."""
+    def start(
+        self, database_url: str | None = None, command: list[str] | None = None
+    ) -> tuple[Server, float]:
+        """The target's server (or `command`'s) on `database_url` (its own by default), just
+        started, and when it was; stop it with tests.served.stop."""
         port = free_port()
         env = {**self.env, "DATABASE_URL": database_url or self.database_url, "PORT": str(port)}
         with self.log.open("a") as log:
             started = time.perf_counter()
             process = subprocess.Popen(
-                [part.format(port=port) for part in self.command],
+                [part.format(port=port) for part in command or self.command],
                 cwd=self.cwd,
                 env=project_env(env),
                 stdout=log,
@@ -86,21 +92,39 @@ class Target:
         to the first answer is its start-up time: the median of `startups` cold starts, the
         last of which is the server yielded."""
         times = []
-        for attempt in range(startups):
-            server, started = self.start()
-            try:
-                wait_for_live(server)
-                times.append(time.perf_counter() - started)
-            except BaseException:
-                stop(server.process)
-                raise
-            if attempt < startups - 1:
-                stop(server.process)
+        for _ in range(startups - 1):
+            server, seconds = self.cold_start()
+            stop(server.process)
+            times.append(seconds)
+        server, seconds = self.cold_start()
+        times.append(seconds)
         self.startup_seconds = statistics.median(times)
         try:
             yield server
         finally:
             stop(server.process)
+
+    def time_libraries_startup(self, startups: int) -> None:
+        """A reference's start-up when it imports its service's libraries first: the median
+        of `startups` cold starts, on its own database."""
+        if self.libraries_command is None:
+            return
+        times = []
+        for _ in range(startups):
+            server, seconds = self.cold_start(self.libraries_command)
+            stop(server.process)
+            times.append(seconds)
+        self.libraries_startup_seconds = statistics.median(times)
+
+    def cold_start(self, command: list[str] | None = None) -> tuple[Server, float]:
+        """The server (or `command`'s) started, once it answers; the seconds that took."""
+        server, started = self.start(command=command)
+        try:
+            wait_for_live(server)
+        except BaseException:
+            stop(server.process)
+            raise
+        return server, time.perf_counter() - started
 
 
 @contextmanager
@@ -139,18 +163,20 @@ def count_lines(paths: list[Path]) -> int:
     return sum(len(path.read_text().splitlines()) for path in paths)
 
 
-def reference_command(framework: str, workers: int) -> list[str]:
+def reference_command(framework: str, workers: int, *, libraries: bool = False) -> list[str]:
     """The bare app under the stack's own server, with the service's defaults ({port} is filled
-    in at start)."""
+    in at start); with `libraries`, the same app importing its service's libraries first."""
     python = sys.executable
+    module = "bench.reference.libraries" if libraries else f"bench.reference.{framework}_app"
+    factory = f"{framework}_app" if libraries else "create_app"
     if framework == "fastapi":
         return [
-            python, "-m", "uvicorn", "bench.reference.fastapi_app:create_app", "--factory",
+            python, "-m", "uvicorn", f"{module}:{factory}", "--factory",
             "--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers),
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
     return [
-        python, "-m", "gunicorn", "bench.reference.flask_app:create_app()",
+        python, "-m", "gunicorn", f"{module}:{factory}()",
         "--bind", "127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "gthread",
         "--threads", "4", "--log-level", "warning",
     ]  # fmt: skip
@@ -227,6 +253,7 @@ def prepared(
             {},
             count_lines([*reference_files, ROOT / "bench" / "reference" / "common.py"]),
             scratch / framework / "reference.log",  # not beside its cwd, the template
+            libraries_command=reference_command(framework, workers, libraries=True),
         )
         if run_tests:
             started = time.perf_counter()

@@ -47,6 +47,12 @@ def test_a_short_comparison_writes_both_reports(tmp_path: Path) -> None:
         row = rf"^\| {value} \| {point} \| {point} \|$"
         assert re.search(row, markdown, flags=re.MULTILINE), value
     assert "own test suite, `make test` (s; both stacks' at once) | " in markdown
+    # Each reference's start-up, bare and importing its service's libraries; none for a service.
+    seconds = r" \d+\.\d\d "
+    for row in (rf"\| start-up to first answer \(s\) \|({seconds}\|){{4}}",
+                rf"\| the bare app importing its service's libraries first \(s\) \|"
+                rf"( - \|{seconds}\|){{2}}"):  # fmt: skip
+        assert re.search(row, markdown), row
     memory = next(
         line for line in markdown.splitlines() if line.startswith("| memory per worker at rest")
     )
