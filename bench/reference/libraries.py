@@ -3,7 +3,8 @@
 Only its start-up is measured (the report's "bare app importing its service's libraries"):
 a service's master imports them before its workers fork, and the bare app needs none of
 them, so that much of a service's start-up beyond its reference is theirs; what a service
-takes beyond this figure is its own code. DESIGN.md requires each of them.
+takes beyond this figure is its own code. Each is a dependency the generated project
+declares (its pyproject.toml).
 
 Served like the reference it wraps: `gunicorn 'bench.reference.libraries:flask_app()'`,
 `uvicorn bench.reference.libraries:fastapi_app --factory`.
