@@ -6,9 +6,10 @@ under its production server with its shipped defaults, each next to its bare-fra
 reference (bench/reference/) under the same server and worker count, each on a fresh
 database. It then measures, for all four: the five basic scenarios, a concurrency sweep,
 an I/O-latency sweep with the database behind a delaying proxy, memory per worker at rest
-and under load, start-up time, lines of code and the project's own test-suite time; and
-writes a self-contained HTML report with charts and the same tables in Markdown. It prints
-figures and never fails on a time.
+and under load, start-up time (and each reference's when it imports its service's
+libraries first: bench/reference/libraries.py), lines of code and the project's own
+test-suite time; and writes a self-contained HTML report with charts and the same tables
+in Markdown. It prints figures and never fails on a time.
 
 A service and its reference serve at the same time and their runs alternate, so that a
 change in the machine's load falls on both alike; each basic scenario is run --repeats
