@@ -91,14 +91,9 @@ class Target:
         """The target's server on its own database, until the block ends. The time from start
         to the first answer is its start-up time: the median of `startups` cold starts, the
         last of which is the server yielded."""
-        times = []
-        for _ in range(startups - 1):
-            server, seconds = self.cold_start()
-            stop(server.process)
-            times.append(seconds)
+        times = self.cold_start_times(startups - 1)
         server, seconds = self.cold_start()
-        times.append(seconds)
-        self.startup_seconds = statistics.median(times)
+        self.startup_seconds = statistics.median([*times, seconds])
         try:
             yield server
         finally:
@@ -107,14 +102,18 @@ class Target:
     def time_libraries_startup(self, startups: int) -> None:
         """A reference's start-up when it imports its service's libraries first: the median
         of `startups` cold starts, on its own database."""
-        if self.libraries_command is None:
-            return
+        if self.libraries_command is not None:
+            times = self.cold_start_times(startups, self.libraries_command)
+            self.libraries_startup_seconds = statistics.median(times)
+
+    def cold_start_times(self, count: int, command: list[str] | None = None) -> list[float]:
+        """The start-up times of `count` cold starts, each server stopped once it answered."""
         times = []
-        for _ in range(startups):
-            server, seconds = self.cold_start(self.libraries_command)
+        for _ in range(count):
+            server, seconds = self.cold_start(command)
             stop(server.process)
             times.append(seconds)
-        self.libraries_startup_seconds = statistics.median(times)
+        return times
 
     def cold_start(self, command: list[str] | None = None) -> tuple[Server, float]:
         """The server (or `command`'s) started, once it answers; the seconds that took."""
